@@ -1,0 +1,69 @@
+// Interface 2 payloads (docs/protocol.md §8): what the collection system receives. A Delivery carries the
+// full reading, its salt and the SAME signature the ledger got over the anchor, so the collector checks
+// the reading against the meter's key and later against the ledger's hash.
+import { readHeader, writeHeader } from './header.js';
+import { KEY_ID_LENGTH, SIGNATURE_LENGTH } from './ed25519.js';
+import { decodeReading, readingHash, type Reading } from './reading.js';
+import { encodeAnchor, type Anchor } from './anchor.js';
+
+export interface Delivery {
+  keyId: Uint8Array;
+  /** Canonical reading bytes, exactly as the meter encoded them. */
+  reading: Uint8Array;
+  /** The meter's signature over the anchor of this reading. */
+  signature: Uint8Array;
+}
+
+export function encodeDelivery(d: Delivery): Uint8Array {
+  return writeHeader('Delivery')
+    .fixed(d.keyId, KEY_ID_LENGTH).bytes16(d.reading).fixed(d.signature, SIGNATURE_LENGTH).finish();
+}
+
+export function decodeDelivery(bytes: Uint8Array): Delivery & { decoded: Reading } {
+  const rd = readHeader(bytes, 'Delivery');
+  const keyId = rd.fixed(KEY_ID_LENGTH, 'keyId');
+  const reading = rd.bytes16('reading');
+  const signature = rd.fixed(SIGNATURE_LENGTH, 'signature');
+  rd.end();
+  return { keyId, reading, signature, decoded: decodeReading(reading) };
+}
+
+/** The anchor a reading implies: what the signature in a Delivery must verify over. */
+export function anchorOfReading(encodedReading: Uint8Array, reading: Reading, keyId: Uint8Array): Anchor {
+  return { meterId: reading.meterId, seq: reading.seq, keyId, readingHash: readingHash(encodedReading) };
+}
+
+export function anchorBytesOfReading(encodedReading: Uint8Array, reading: Reading, keyId: Uint8Array): Uint8Array {
+  return encodeAnchor(anchorOfReading(encodedReading, reading, keyId));
+}
+
+/**
+ * Sent once per session key on interface 2: the ledger's certificate of the meter's identity key and the
+ * meter's binding of its session key, each with its signature, so the collector can verify readings
+ * while it is cut off from the ledger.
+ */
+export interface KeyAnnouncement {
+  certificate: Uint8Array;
+  certificateSignature: Uint8Array;
+  binding: Uint8Array;
+  bindingSignature: Uint8Array;
+}
+
+export function encodeKeyAnnouncement(k: KeyAnnouncement): Uint8Array {
+  return writeHeader('KeyAnnouncement')
+    .bytes16(k.certificate).fixed(k.certificateSignature, SIGNATURE_LENGTH)
+    .bytes16(k.binding).fixed(k.bindingSignature, SIGNATURE_LENGTH)
+    .finish();
+}
+
+export function decodeKeyAnnouncement(bytes: Uint8Array): KeyAnnouncement {
+  const rd = readHeader(bytes, 'KeyAnnouncement');
+  const k = {
+    certificate: rd.bytes16('certificate'),
+    certificateSignature: rd.fixed(SIGNATURE_LENGTH, 'certificateSignature'),
+    binding: rd.bytes16('binding'),
+    bindingSignature: rd.fixed(SIGNATURE_LENGTH, 'bindingSignature'),
+  };
+  rd.end();
+  return k;
+}

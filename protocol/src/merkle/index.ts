@@ -1,0 +1,3 @@
+export * from './hashing.js';
+export * from './tree.js';
+export * from './verify.js';

@@ -1,0 +1,64 @@
+// The MQTT contract of both interfaces (docs/protocol.md §9). Requests use MQTT 5 request/response:
+// the request carries a Response Topic and Correlation Data and the server answers on that topic with
+// the same Correlation Data (MQTT 5.0 §4.10, MQTT-3.3.2-15/16). Payloads of requests are signed records;
+// payloads of responses are JSON (ResponseBody).
+import { z } from 'zod';
+import { assertMeterId } from './meter-id.js';
+
+export const TOPIC_ROOT = 'meterseal/v1';
+
+/** Interface 1: meter → ledger. */
+export const LedgerTopics = {
+  register: `${TOPIC_ROOT}/ledger/register`,
+  challenge: `${TOPIC_ROOT}/ledger/challenge`,
+  auth: `${TOPIC_ROOT}/ledger/auth`,
+  bind: `${TOPIC_ROOT}/ledger/bind`,
+  anchorPrefix: `${TOPIC_ROOT}/ledger/anchor/`,
+  anchor: (meterId: string): string => {
+    assertMeterId(meterId);
+    return `${TOPIC_ROOT}/ledger/anchor/${meterId}`;
+  },
+  /** What the ledger subscribes to for anchors (MQTT-4.7.1-2 single-level wildcard). */
+  anchorFilter: `${TOPIC_ROOT}/ledger/anchor/+`,
+} as const;
+
+/** Interface 2: meter → collection system. */
+export const CollectorTopics = {
+  keysPrefix: `${TOPIC_ROOT}/collector/keys/`,
+  readingPrefix: `${TOPIC_ROOT}/collector/reading/`,
+  keys: (meterId: string): string => {
+    assertMeterId(meterId);
+    return `${TOPIC_ROOT}/collector/keys/${meterId}`;
+  },
+  reading: (meterId: string): string => {
+    assertMeterId(meterId);
+    return `${TOPIC_ROOT}/collector/reading/${meterId}`;
+  },
+  keysFilter: `${TOPIC_ROOT}/collector/keys/+`,
+  readingFilter: `${TOPIC_ROOT}/collector/reading/+`,
+} as const;
+
+/** Where a meter's agent receives responses on either broker. */
+export function responseTopic(meterId: string, clientId: string): string {
+  assertMeterId(meterId);
+  return `${TOPIC_ROOT}/meter/${meterId}/${clientId}/response`;
+}
+
+export const ErrorBody = z.object({ code: z.string(), message: z.string() });
+
+export const ResponseBody = z.union([
+  z.object({ ok: z.literal(true) }).catchall(z.unknown()),
+  z.object({ ok: z.literal(false), error: ErrorBody }),
+]);
+export type ResponseBody = z.infer<typeof ResponseBody>;
+
+export const ChallengeRequest = z.object({ meterId: z.string().min(1).max(64) });
+export const ChallengeResponse = z.object({ ok: z.literal(true), nonce: z.string().regex(/^[0-9a-f]{64}$/), expiresAt: z.string() });
+export const RegisterResponse = z.object({
+  ok: z.literal(true),
+  certificate: z.string().regex(/^[0-9a-f]+$/),
+  certificateSignature: z.string().regex(/^[0-9a-f]{128}$/),
+  ledgerPublicKey: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export const AnchorAck = z.object({ ok: z.literal(true), seq: z.string(), leafIndex: z.string(), duplicate: z.boolean() });
+export const DeliveryAck = z.object({ ok: z.literal(true), seq: z.string(), duplicate: z.boolean() });
