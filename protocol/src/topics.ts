@@ -1,7 +1,11 @@
-// The MQTT contract of both interfaces (docs/protocol.md §9). Requests use MQTT 5 request/response:
-// the request carries a Response Topic and Correlation Data and the server answers on that topic with
-// the same Correlation Data (MQTT 5.0 §4.10, MQTT-3.3.2-15/16). Payloads of requests are signed records;
-// payloads of responses are JSON (ResponseBody).
+// The MQTT contract of both interfaces (docs/protocol.md §9).
+//
+// Request/response works on MQTT 3.1.1 and MQTT 5 alike, because the embedded broker (aedes) speaks only
+// 3.1.1 while external brokers (mosquitto) speak 5: every response is JSON carrying `op` (what it answers)
+// and `ref` (which request: the seq for anchors and deliveries, the op name for the one-at-a-time identity
+// exchanges), published to the meter's response topic `meterseal/v1/meter/<meterId>/response`. When a request
+// arrives over MQTT 5 with a Response Topic and Correlation Data (MQTT 5.0 §4.10, MQTT-3.3.2-15/16), the
+// server answers on that Response Topic and echoes the Correlation Data as well.
 import { z } from 'zod';
 import { assertMeterId } from './meter-id.js';
 
@@ -38,17 +42,21 @@ export const CollectorTopics = {
   readingFilter: `${TOPIC_ROOT}/collector/reading/+`,
 } as const;
 
-/** Where a meter's agent receives responses on either broker. */
-export function responseTopic(meterId: string, clientId: string): string {
+/** Where a meter's agent receives responses on either broker (the default reply address). */
+export function responseTopic(meterId: string): string {
   assertMeterId(meterId);
-  return `${TOPIC_ROOT}/meter/${meterId}/${clientId}/response`;
+  return `${TOPIC_ROOT}/meter/${meterId}/response`;
 }
+
+export const RpcOp = z.enum(['register', 'challenge', 'auth', 'bind', 'anchor', 'delivery', 'keys']);
+export type RpcOp = z.infer<typeof RpcOp>;
 
 export const ErrorBody = z.object({ code: z.string(), message: z.string() });
 
+/** Every response: `op` and `ref` say which request it answers. */
 export const ResponseBody = z.union([
-  z.object({ ok: z.literal(true) }).catchall(z.unknown()),
-  z.object({ ok: z.literal(false), error: ErrorBody }),
+  z.object({ op: RpcOp, ref: z.string(), ok: z.literal(true) }).catchall(z.unknown()),
+  z.object({ op: RpcOp, ref: z.string(), ok: z.literal(false), error: ErrorBody }),
 ]);
 export type ResponseBody = z.infer<typeof ResponseBody>;
 
