@@ -1,0 +1,4 @@
+// The agent's meter reader: Modbus RTU over a serial line, driven by a @meterseal/hardware profile.
+export { ModbusMeterReader, type ModbusMeterReaderOptions, type RegisterSample } from './modbus-reader.js';
+export { MeterReadError, classifyModbusError, type MeterReadErrorCode } from './errors.js';
+export { SerialRtuPort, RtuResponseFramer, type ModbusPort, type SerialLineOptions } from './serial-port.js';

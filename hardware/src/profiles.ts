@@ -1,0 +1,50 @@
+// Profiles live as JSON files in hardware/profiles/, found relative to this module (no cwd dependence).
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { HardwareError } from './errors.js';
+import { parseProfile, type MeterProfile } from './schema.js';
+
+const PROFILE_DIR = new URL('../profiles/', import.meta.url);
+const PROFILE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+const MAX_PROFILE_BYTES = 256 * 1024;
+
+/** Ids of the profiles shipped in hardware/profiles/, sorted. */
+export function listProfiles(): string[] {
+  return readdirSync(PROFILE_DIR)
+    .filter((f) => f.endsWith('.json') && PROFILE_ID.test(f.slice(0, -5)))
+    .map((f) => f.slice(0, -5))
+    .sort();
+}
+
+/** Reads and validates hardware/profiles/<id>.json. */
+export function loadProfile(id: string): MeterProfile {
+  // The id becomes part of a path: only a strict charset, so no "../" or absolute paths.
+  if (typeof id !== 'string' || !PROFILE_ID.test(id)) {
+    throw new HardwareError('PROFILE_ID_INVALID', `profile id ${JSON.stringify(String(id).slice(0, 64))} is not [a-z0-9-]`);
+  }
+  const url = new URL(`${id}.json`, PROFILE_DIR);
+  let text: string;
+  try {
+    const size = statSync(url).size;
+    if (size > MAX_PROFILE_BYTES) {
+      throw new HardwareError('PROFILE_UNREADABLE', `profile ${id}: ${size} bytes exceeds ${MAX_PROFILE_BYTES}`);
+    }
+    text = readFileSync(url, 'utf8');
+  } catch (err) {
+    if (err instanceof HardwareError) throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new HardwareError('PROFILE_NOT_FOUND', `no profile "${id}" (known: ${listProfiles().join(', ')})`, { cause: err });
+    }
+    throw new HardwareError('PROFILE_UNREADABLE', `profile ${id}: ${(err as Error).message}`, { cause: err });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new HardwareError('PROFILE_UNREADABLE', `profile ${id}: not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const profile = parseProfile(data, `profile ${id}`);
+  if (profile.id !== id) {
+    throw new HardwareError('PROFILE_INVALID', `profile ${id}: id: "${profile.id}" does not match the file name`);
+  }
+  return profile;
+}

@@ -1,0 +1,128 @@
+// The meter profile format: a register map as data, validated before anything trusts it.
+import { z } from 'zod';
+import { HardwareError } from './errors.js';
+
+/** Target units; the same names as @meterseal/protocol's Unit (DLMS/COSEM unit enumeration, IEC 62056-6-2). */
+export const TARGET_UNITS = ['W', 'VA', 'var', 'Wh', 'VAh', 'varh', 'A', 'V', 'Hz', '1'] as const;
+export type TargetUnit = (typeof TARGET_UNITS)[number];
+
+export const QUANTITIES = [
+  'voltage',
+  'current',
+  'active_power',
+  'reactive_power',
+  'apparent_power',
+  'power_factor',
+  'frequency',
+  'active_energy',
+  'reactive_energy',
+  'apparent_energy',
+] as const;
+export type Quantity = (typeof QUANTITIES)[number];
+
+export const REGISTER_TYPES = ['float32', 'uint32', 'int32', 'uint16', 'int16'] as const;
+export type RegisterType = (typeof REGISTER_TYPES)[number];
+
+const OBIS_SHAPE = /^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){5}$/;
+const obis = z
+  .string()
+  .regex(OBIS_SHAPE, 'must be an OBIS code A.B.C.D.E.F')
+  .refine((s) => s.split('.').every((g) => Number(g) <= 255), 'each OBIS group must be 0..255'); // IEC 62056-6-1 §4
+
+// Addresses are PDU addresses 0..65535 (Modbus Application Protocol V1.1b3 §4.4); JSON may spell them "0x2000".
+const address = z.union([
+  z.int().min(0).max(0xffff),
+  z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{1,4}$/, 'must be an integer or a hex string like "0x2000"')
+    .transform((s) => Number.parseInt(s.slice(2), 16)),
+]);
+
+const scaler = z.int().min(-9).max(9);
+
+export const registerDefSchema = z.strictObject({
+  /** Stable identifier, unique within the profile (snake_case). */
+  name: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be snake_case, 1..64 characters'),
+  /** The physical quantity the register measures. */
+  quantity: z.enum(QUANTITIES),
+  /** Free text: the manual's name for the register. */
+  description: z.string().max(200).optional(),
+  obis,
+  address,
+  /** 3 = read holding registers, 4 = read input registers (Modbus Application Protocol V1.1b3 §6.3, §6.4). */
+  functionCode: z.union([z.literal(3), z.literal(4)]),
+  type: z.enum(REGISTER_TYPES),
+  /** Order of the 16-bit words of a 32-bit value; bytes within a word are always big-endian (§4.2). */
+  wordOrder: z.enum(['big', 'little']).default('big'),
+  /** The unit the meter reports in, e.g. "kWh"; documentation, the arithmetic uses sourceScaler. */
+  sourceUnit: z.string().min(1).max(16),
+  /** value in `unit` = register value × 10^sourceScaler (kWh → Wh: 3). */
+  sourceScaler: scaler,
+  unit: z.enum(TARGET_UNITS),
+  /** Target integer representation: value in `unit` = integer × 10^scaler. */
+  scaler,
+});
+
+export const meterProfileSchema = z
+  .strictObject({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be lowercase letters, digits and dashes'),
+    manufacturer: z.string().min(1).max(100),
+    model: z.string().min(1).max(100),
+    description: z.string().max(1000).optional(),
+    /** Where the register map comes from: manual name, document number, version. */
+    source: z.string().min(10).max(2000),
+    notes: z.array(z.string().max(1000)).max(50).default([]),
+    serial: z.strictObject({
+      baudRate: z.int().min(300).max(921600),
+      dataBits: z.union([z.literal(7), z.literal(8)]),
+      parity: z.enum(['none', 'even', 'odd']),
+      stopBits: z.union([z.literal(1), z.literal(2)]),
+    }),
+    /** Modbus over Serial Line V1.02 §2.2: individual addresses 1..247. */
+    defaultUnitId: z.int().min(1).max(247),
+    /** Some meters answer fewer than the protocol's 125 registers per read (§6.3). */
+    maxRegistersPerRead: z.int().min(1).max(125).default(125),
+    registers: z.array(registerDefSchema).min(1).max(256),
+  })
+  .superRefine((p, ctx) => {
+    const names = new Set<string>();
+    const codes = new Set<string>();
+    const spans: Array<{ fc: number; start: number; end: number; i: number }> = [];
+    p.registers.forEach((r, i) => {
+      if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: ['registers', i, 'name'], message: `duplicate name "${r.name}"` });
+      names.add(r.name);
+      // A reading carries each OBIS code at most once.
+      if (codes.has(r.obis)) ctx.addIssue({ code: 'custom', path: ['registers', i, 'obis'], message: `duplicate OBIS code ${r.obis}` });
+      codes.add(r.obis);
+      const end = r.address + registerWords(r);
+      if (end > 0x10000) ctx.addIssue({ code: 'custom', path: ['registers', i, 'address'], message: 'register runs past address 0xFFFF' });
+      const clash = spans.find((s) => s.fc === r.functionCode && r.address < s.end && s.start < end);
+      if (clash) {
+        ctx.addIssue({ code: 'custom', path: ['registers', i, 'address'], message: `overlaps registers[${clash.i}]` });
+      }
+      spans.push({ fc: r.functionCode, start: r.address, end, i });
+    });
+  });
+
+export type RegisterDef = z.output<typeof registerDefSchema>;
+export type MeterProfile = z.output<typeof meterProfileSchema>;
+
+/** Number of 16-bit registers a value of this type occupies. */
+export function registerWords(def: Pick<RegisterDef, 'type'>): 1 | 2 {
+  return def.type === 'uint16' || def.type === 'int16' ? 1 : 2;
+}
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : `${out ? '.' : ''}${String(part)}`;
+  return out || '(root)';
+}
+
+/** Validates untrusted profile data; throws HardwareError PROFILE_INVALID naming the offending field(s). */
+export function parseProfile(data: unknown, origin = 'profile'): MeterProfile {
+  const result = meterProfileSchema.safeParse(data);
+  if (result.success) return result.data;
+  const issues = result.error.issues.slice(0, 5).map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+  const more = result.error.issues.length > 5 ? ` (+${result.error.issues.length - 5} more)` : '';
+  throw new HardwareError('PROFILE_INVALID', `${origin}: ${issues.join('; ')}${more}`, { cause: result.error });
+}
