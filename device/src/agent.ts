@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { AgentConfig, type AgentConfigInput } from './config.js';
 import { enrol, type Session } from './enrol.js';
 import { loadOrCreateKey } from './keystore.js';
-import { ModbusMeterReader } from './meter/index.js';
+import { ModbusMeterReader, type ModbusPort } from './meter/index.js';
 import { Outbox, type OutboxCounts } from './outbox.js';
 import { buildReading, signReading, type Sample } from './reading-builder.js';
 import { RpcClient } from './rpc.js';
@@ -19,6 +19,8 @@ export interface MeterSource {
   open(): Promise<void>;
   read(): Promise<Sample[]>;
   close(): Promise<void>;
+  /** Whether the last read needed a retry (sets the reading's ReadRetried status flag). */
+  readonly lastReadRetried?: boolean;
 }
 
 export interface AgentStats {
@@ -50,8 +52,8 @@ export interface AgentDeps {
   log: Logger;
   /** A meter source to use instead of a Modbus reader on config.serial.path (tests, in-process link). */
   source?: MeterSource;
-  /** A custom serial port object for modbus-serial (the in-process fallback link). */
-  port?: unknown;
+  /** A custom serial port (the in-process fallback link). */
+  port?: ModbusPort;
 }
 
 function defaultFirmwareHash(): Uint8Array {
@@ -118,7 +120,7 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Prom
       readErrors++;
       throw err;
     }
-    const seq = outbox.enqueue((n) => signReading(buildReading(config.meterId, n, samples, { retried: false, meterTimeMs: null }), s));
+    const seq = outbox.enqueue((n) => signReading(buildReading(config.meterId, n, samples, { retried: source.lastReadRetried === true, meterTimeMs: null }), s));
     readsTaken++;
     ledgerUplink.kick();
     collectorUplink.kick();

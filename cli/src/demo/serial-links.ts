@@ -1,6 +1,6 @@
 // One serial link per simulated meter: a real pty pair from socat when it is installed, otherwise an
 // in-process link (the README says so), so the demo runs on a machine with only Node and npm.
-import { createInProcessLink, createPtyPair, socatAvailable } from '@meterseal/simulator';
+import { createInProcessLink, createPtyPair, socatAvailable, type InProcessPort } from '@meterseal/simulator';
 import type { Duplex } from 'node:stream';
 
 export interface SerialLink {
@@ -8,7 +8,7 @@ export interface SerialLink {
   /** Where the simulator serves. */
   meterSide: { path: string } | { stream: Duplex };
   /** Where the agent reads. */
-  agentSide: { path: string } | { port: unknown };
+  agentSide: { path: string } | { port: InProcessPort };
   describe: string;
   close(): Promise<void>;
 }
