@@ -1,0 +1,76 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { AuditLog } from './audit.js';
+import { parseAirgapConfig, type AirgapConfigInput } from './config.js';
+import { ControlConnection } from './control-connection.js';
+import type { Endpoint } from './drivers/driver.js';
+import { AirgapError } from './errors.js';
+import { isLoopbackAddress } from './loopback.js';
+import { createDriver } from './drivers/create-driver.js';
+import { WindowManager, type AirgapStats } from './window-manager.js';
+
+export type { AirgapStats, WindowInfo } from './window-manager.js';
+
+export interface AirgapHandle {
+  /** Where the control port actually listens (port 0 in the config is resolved here). */
+  readonly controlAddress: Endpoint;
+  stats(): AirgapStats;
+  /** Closes any open window (reason "shutdown"), the control port and the audit log. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** At most this many control connections at once; the collector needs one. */
+const MAX_CONTROL_CONNECTIONS = 32;
+
+function listen(server: Server, { host, port }: Endpoint): Promise<Endpoint> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', reject);
+      const address = server.address();
+      if (address === null || typeof address === 'string') reject(new Error('control server has no TCP address'));
+      else resolve({ host: address.address, port: address.port });
+    });
+  });
+}
+
+/** Starts the air-gap controller: the control port on loopback, the driver closed, the audit log open. */
+export async function startAirgap(configInput: AirgapConfigInput, { log }: { log: Logger }): Promise<AirgapHandle> {
+  const config = parseAirgapConfig(configInput);
+  const audit = new AuditLog(config.auditLog);
+  const windows = new WindowManager(config, log, createDriver(config, log), audit);
+  let nextConnection = 1;
+  const server = createServer((socket: Socket) => {
+    if (windows.shuttingDown || !isLoopbackAddress(socket.remoteAddress)) {
+      log.warn({ remote: socket.remoteAddress }, 'control connection refused');
+      socket.destroy();
+      return;
+    }
+    windows.connections.add(new ControlConnection(nextConnection++, socket, windows, log));
+  });
+  server.maxConnections = MAX_CONTROL_CONNECTIONS;
+  server.on('error', (err) => log.error({ err }, 'control server error'));
+  let controlAddress: Endpoint;
+  try {
+    controlAddress = await listen(server, config.control);
+  } catch (cause) {
+    audit.close();
+    throw new AirgapError('LISTEN_FAILED', `cannot listen for control connections on ${config.control.host}:${config.control.port}`, { cause });
+  }
+  log.info({ control: controlAddress, driver: config.driver, target: config.target }, 'airgap controller listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    controlAddress,
+    stats: () => windows.stats(),
+    close: () =>
+      (closing ??= (async () => {
+        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await windows.closeAll();
+        for (const connection of windows.connections) connection.end();
+        await serverClosed;
+        audit.close();
+        log.info('airgap controller closed');
+      })()),
+  };
+}

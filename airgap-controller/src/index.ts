@@ -1,0 +1,33 @@
+// @meterseal/airgap-controller: the only route from the collection system to the ledger's query API, open
+// only for the length of a reconciliation window. Depends on neither back end.
+export { startAirgap, type AirgapHandle } from './controller.js';
+export type { AirgapStats, WindowInfo } from './window-manager.js';
+export {
+  AirgapConfigSchema,
+  parseAirgapConfig,
+  MAX_TIMER_MS,
+  type AirgapConfig,
+  type AirgapConfigInput,
+} from './config.js';
+export { openWindow, type OpenWindowOptions, type Window, type WindowEnd } from './client.js';
+export {
+  AirgapError,
+  PROTOCOL_ERROR_CODES,
+  LOCAL_ERROR_CODES,
+  isProtocolErrorCode,
+  type AirgapErrorCode,
+  type ProtocolErrorCode,
+} from './errors.js';
+export type { AirgapDriver, Endpoint, Traffic } from './drivers/driver.js';
+export { RelayDriver, type RelayDriverOptions } from './drivers/relay.js';
+export { createDriver } from './drivers/create-driver.js';
+export type { AuditRecord } from './audit.js';
+export {
+  CLOSE_REASONS,
+  OPS,
+  parseRequest,
+  type CloseReason,
+  type ControlRequest,
+  type Op,
+} from './protocol.js';
+export { LineFramer, MAX_LINE_BYTES, type FramedLines } from './framer.js';
