@@ -1,0 +1,101 @@
+// The embedded MQTT broker of interface 1: aedes 1.x served over node:net. aedes 1.x speaks MQTT 3.1.1
+// only — it answers an MQTT 5 CONNECT with return code 1, "unacceptable protocol version" (checked in
+// broker.test.ts) — which is why docs/protocol.md §9 addresses responses by op/ref on the meter's response
+// topic. Coarse access rules (no per-meter identities yet):
+//   - only the ledger's own client (a per-process secret password) may subscribe to request topics, so
+//     no meter can read another's registration request (which carries the customer account);
+//   - only the ledger's client may publish under meterseal/v1/meter/, so no one can forge responses;
+//   - other clients may subscribe only under meterseal/v1/meter/ and may not publish retained messages.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import type { Logger } from 'pino';
+import { TOPIC_ROOT } from '@meterseal/protocol';
+import { LedgerError, describe } from './errors.js';
+
+export const LEDGER_USERNAME = 'meterseal-ledger';
+const METER_TOPICS = `${TOPIC_ROOT}/meter/`;
+
+export interface EmbeddedBroker {
+  url: string;
+  port: number;
+  /** Credentials for the ledger's own client. */
+  credentials: { username: string; password: string };
+  close(): Promise<void>;
+}
+
+function authError(message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode: 4 as AuthenticateError['returnCode'] }); // 4: bad user name or password
+}
+
+export async function startEmbeddedBroker(opts: { host: string; port: number; log: Logger }): Promise<EmbeddedBroker> {
+  const password = randomBytes(24).toString('base64url');
+  const expected = Buffer.from(password, 'utf8');
+  const ledgerClients = new WeakSet<Client>();
+  const log = opts.log;
+
+  const broker = await Aedes.createBroker({
+    authenticate(client, username, pw, done) {
+      if (username !== LEDGER_USERNAME) return done(null, true); // meters: no per-meter credentials yet
+      if (pw && pw.length === expected.length && timingSafeEqual(pw, expected)) {
+        ledgerClients.add(client);
+        return done(null, true);
+      }
+      log.warn({ clientId: client.id }, `refused a client claiming to be ${LEDGER_USERNAME}`);
+      return done(authError('bad user name or password'), false);
+    },
+    authorizeSubscribe(client, sub, done) {
+      if (ledgerClients.has(client) || sub.topic.startsWith(METER_TOPICS)) return done(null, sub);
+      log.warn({ clientId: client.id, topic: sub.topic.slice(0, 120) }, 'refused a subscription outside meterseal/v1/meter/');
+      return done(null, null); // SUBACK 0x80 (MQTT 3.1.1 §3.9.3)
+    },
+    authorizePublish(client, packet, done) {
+      if (client && ledgerClients.has(client)) return done(null);
+      if (packet.topic.startsWith('$SYS')) return done(new Error('$SYS topics are reserved'));
+      if (packet.topic.startsWith(METER_TOPICS)) return done(new Error('only the ledger publishes under meterseal/v1/meter/'));
+      if (packet.retain) return done(new Error('retained messages are not accepted'));
+      return done(null);
+    },
+  });
+  broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err: describe(err) }, 'mqtt client error'));
+
+  const sockets = new Set<Socket>();
+  // noDelay: requests and answers are small back-to-back writes; with Nagle's algorithm each waits for a
+  // delayed ACK (~40 ms per hop, RFC 1122 §4.2.3.2) instead of leaving at once.
+  const server: Server = createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    broker.handle(socket);
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (cause) {
+    await new Promise<void>((r) => broker.close(() => r()));
+    throw new LedgerError('LISTEN_FAILED', `embedded MQTT broker cannot listen on ${opts.host}:${opts.port}: ${describe(cause)}`, { cause });
+  }
+  server.on('error', (err) => log.error({ err: describe(err) }, 'mqtt server error'));
+  const port = (server.address() as AddressInfo).port;
+  const hostInUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `mqtt://${hostInUrl}:${port}`,
+    port,
+    credentials: { username: LEDGER_USERNAME, password },
+    close() {
+      closing ??= (async () => {
+        const serverClosed = new Promise<void>((r) => server.close(() => r()));
+        await new Promise<void>((r) => broker.close(() => r()));
+        for (const s of sockets) s.destroy();
+        await serverClosed;
+      })();
+      return closing;
+    },
+  };
+}

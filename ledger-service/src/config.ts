@@ -1,0 +1,77 @@
+// The ledger's configuration: a zod schema with defaults (CONTRIBUTING: "configs are zod schemas with
+// defaults, loaded by the CLI from --config FILE and --data-dir DIR").
+import { join } from 'node:path';
+import { z } from 'zod';
+import { LedgerError } from './errors.js';
+
+const port = z.number().int().min(0).max(65535);
+
+/** c2sp.org/signed-note key names (the origin doubles as the note key name): no spaces, no '+'. */
+const origin = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((s) => !/[\s+]/u.test(s), { message: 'must contain no whitespace and no "+" (it is the note key name)' });
+
+export const MqttConfigSchema = z
+  .strictObject({
+    /** Run an aedes broker inside the ledger. Forced to false when `url` is set. */
+    embedded: z.boolean().default(true),
+    /** Where the embedded broker listens. */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** 0 = an ephemeral port chosen by the OS; the actual one is reported as handle.mqttUrl. */
+    port: port.default(1883),
+    /** An external broker, e.g. mqtt://127.0.0.1:1883 (mosquitto). */
+    url: z.url({ protocol: /^(mqtt|mqtts|ws|wss)$/ }).optional(),
+    /**
+     * MQTT version the ledger's own client speaks: 5 by default for an external broker; the embedded
+     * aedes 1.x speaks only 3.1.1 (4), so 4 is used there (docs/protocol.md §9).
+     */
+    protocolVersion: z.union([z.literal(4), z.literal(5)]).optional(),
+  })
+  .transform((m) => (m.url !== undefined ? { ...m, embedded: false } : m))
+  .superRefine((m, ctx) => {
+    if (!m.embedded && m.url === undefined) ctx.addIssue({ code: 'custom', message: 'mqtt.url is required when mqtt.embedded is false' });
+    if (m.embedded && m.protocolVersion === 5) {
+      ctx.addIssue({ code: 'custom', message: 'the embedded broker (aedes 1.x) does not speak MQTT 5; use protocolVersion 4 or an external url' });
+    }
+  });
+
+export const LedgerConfigSchema = z
+  .strictObject({
+    /** Holds ledger.key, ledger.pub, ledger.vkey, account-salt, ledger.sqlite and (by default) whitelist.json. */
+    dataDir: z.string().min(1),
+    /** The log origin: first line of every checkpoint, the note key name, and logOrigin in certificates. */
+    origin: origin.default('meterseal.local/ledger'),
+    mqtt: MqttConfigSchema.prefault({}),
+    http: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: port.default(8480),
+      })
+      .prefault({}),
+    /** Default <dataDir>/whitelist.json. */
+    whitelistFile: z.string().min(1).optional(),
+    /** A new signed checkpoint is made this often when the tree has grown. */
+    checkpointIntervalMs: z.number().int().min(10).max(3_600_000).default(1000),
+    /** How long a challenge nonce may be answered. */
+    challengeTtlMs: z.number().int().min(1).max(3_600_000).default(30_000),
+    /** How long after a successful authentication the meter may bind a session key. */
+    bindWindowMs: z.number().int().min(1).max(86_400_000).default(300_000),
+    /** Largest to-from of GET /v1/anchors. */
+    maxRangePerRequest: z.number().int().min(1).max(1_000_000).default(10_000),
+  })
+  .transform((c) => ({ ...c, whitelistFile: c.whitelistFile ?? join(c.dataDir, 'whitelist.json') }));
+
+export type LedgerConfig = z.output<typeof LedgerConfigSchema>;
+export type LedgerConfigInput = z.input<typeof LedgerConfigSchema>;
+
+/** Validates a config (e.g. parsed JSON merged with --data-dir); errors name every bad field. */
+export function parseLedgerConfig(input: unknown): LedgerConfig {
+  const r = LedgerConfigSchema.safeParse(input);
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(config)'}: ${i.message}`).join('; ');
+    throw new LedgerError('CONFIG_INVALID', `invalid ledger config: ${msg}`, { cause: r.error });
+  }
+  return r.data;
+}

@@ -1,0 +1,79 @@
+// meterseal/v1/ledger/register (docs/protocol.md §5): a self-signed RegistrationRequest. Checked against
+// the whitelist; the first registration appends a Registration entry (the account only as a salted
+// commitment) and is answered with an IdentityCertificate signed by the ledger key. Repeating it with
+// the same identity key returns the same certificate; another key is refused (a meter exchange needs an
+// operator, later).
+import {
+  accountCommitment, assertAcceptablePublicKey, bytesEqual, decodeRegistrationRequest, encodeIdentityCertificate,
+  encodeRegistration, keyId, signRecord, toHex, verifyRecordNative,
+} from '@meterseal/protocol';
+import { Rejection, describe } from '../errors.js';
+import type { MeterRow } from '../store.js';
+import { decodeSigned, type Handler, type LedgerDeps } from './context.js';
+
+function certificateFields(m: Pick<MeterRow, 'certificate' | 'certificateSignature'>, deps: LedgerDeps): Record<string, unknown> {
+  return {
+    certificate: toHex(m.certificate),
+    certificateSignature: toHex(m.certificateSignature),
+    ledgerPublicKey: toHex(deps.keys.publicKey),
+  };
+}
+
+function whitelistedAccount(deps: LedgerDeps, meterId: string): string | undefined {
+  try {
+    if (deps.whitelist.reloadIfChanged()) deps.logger.info({ file: deps.whitelist.file, meters: deps.whitelist.size }, 'whitelist reloaded');
+  } catch (err) {
+    deps.logger.error({ err: describe(err) }, 'whitelist file changed but is invalid; the previous list stays in force');
+  }
+  return deps.whitelist.accountOf(meterId);
+}
+
+export const handleRegister: Handler = (ctx, payload, deps) => {
+  const { record, signature, value: req } = decodeSigned(payload, decodeRegistrationRequest, 'RegistrationRequest');
+  ctx.meterId = req.meterId;
+  try {
+    assertAcceptablePublicKey(req.identityPublicKey);
+  } catch (cause) {
+    throw new Rejection('BAD_KEY', `identityPublicKey: ${describe(cause)}`, { cause });
+  }
+  if (!verifyRecordNative(record, signature, deps.keyCache.get(req.identityPublicKey))) {
+    throw new Rejection('BAD_SIGNATURE', 'the registration request is not signed by the identity key it carries');
+  }
+  const account = whitelistedAccount(deps, req.meterId);
+  if (account === undefined || account !== req.customerAccount) {
+    throw new Rejection('NOT_WHITELISTED', `meter ${req.meterId} with this customer account is not on the ledger's whitelist`);
+  }
+
+  const existing = deps.store.getMeter(req.meterId);
+  if (existing) {
+    if (!bytesEqual(existing.identityPublicKey, req.identityPublicKey)) {
+      throw new Rejection(
+        'KEY_MISMATCH',
+        `meter ${req.meterId} is registered with identity key ${toHex(keyId(existing.identityPublicKey))}; ` +
+          'replacing it needs an operator-approved meter exchange',
+      );
+    }
+    return certificateFields(existing, deps); // idempotent: the certificate first issued
+  }
+
+  const registrationIndex = deps.log.size;
+  const certificate = encodeIdentityCertificate({
+    meterId: req.meterId,
+    identityPublicKey: req.identityPublicKey,
+    logOrigin: deps.log.origin,
+    registrationIndex,
+    issuedAtMs: BigInt(ctx.nowMs),
+  });
+  const certificateSignature = signRecord(certificate, deps.keys.secretKey);
+  const entry = encodeRegistration({
+    meterId: req.meterId,
+    accountCommitment: accountCommitment(deps.keys.accountSalt, account), // docs/protocol.md §5: no personal data in the log
+    identityPublicKey: req.identityPublicKey,
+    firmwareHash: req.firmwareHash,
+    timeMs: BigInt(ctx.nowMs),
+  });
+  const meter = { meterId: req.meterId, identityPublicKey: req.identityPublicKey, registeredAtMs: ctx.nowMs, certificate, certificateSignature };
+  deps.log.append(entry, { kind: 'registration', meter }, registrationIndex);
+  deps.logger.info({ meterId: req.meterId, registrationIndex: registrationIndex.toString() }, 'meter registered');
+  return certificateFields(meter, deps);
+};

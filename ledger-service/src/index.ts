@@ -1,0 +1,38 @@
+// @meterseal/ledger-service: the blockchain-style service platform of the seed patent, done as a
+// transparency log — meter identities, authentication results, session-key bindings and the hashes of
+// signed readings in an RFC 9162 Merkle log with C2SP signed checkpoints.
+export { startLedger, type LedgerHandle, type LedgerOptions } from './service.js';
+export { DB_FILE } from './core.js';
+export {
+  LedgerConfigSchema,
+  MqttConfigSchema,
+  parseLedgerConfig,
+  type LedgerConfig,
+  type LedgerConfigInput,
+} from './config.js';
+export {
+  LedgerError,
+  Rejection,
+  REJECTION_CODES,
+  LOCAL_ERROR_CODES,
+  type LedgerErrorCode,
+  type RejectionCode,
+} from './errors.js';
+export {
+  COUNTERS,
+  type LedgerStore,
+  type AppendEffect,
+  type AppendRequest,
+  type AnchorRow,
+  type AuthPassRow,
+  type BindingRow,
+  type MeterRow,
+  type MeterSummary,
+  type StoredCheckpoint,
+} from './store.js';
+export { SqliteStore, openSqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+export { LedgerLog } from './log.js';
+export type { LedgerStats } from './stats.js';
+export { loadOrCreateKeys, publishKeys, KEY_FILE, PUB_FILE, VKEY_FILE, SALT_FILE, type LedgerKeys } from './keys.js';
+export { Whitelist, parseWhitelist } from './whitelist.js';
+export { MAX_REQUEST_BYTES, REQUEST_TOPICS } from './rpc.js';

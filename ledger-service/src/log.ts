@@ -1,0 +1,81 @@
+// The append-only log (docs/protocol.md §10): RFC 9162 §2.1 Merkle tree over the entries in the store,
+// C2SP tlog-checkpoints signed as C2SP signed notes, inclusion and consistency proofs. Every Merkle
+// computation is the protocol package's; this file only wires it to the store.
+import {
+  consistencyProof, inclusionProof, leafHash, nodesForAppend, rootAt, signCheckpoint, type NoteSigner,
+} from '@meterseal/protocol';
+import { LedgerError } from './errors.js';
+import type { AppendEffect, LedgerStore, StoredCheckpoint } from './store.js';
+
+export class LedgerLog {
+  constructor(
+    private readonly store: LedgerStore,
+    readonly origin: string,
+    private readonly signer: NoteSigner,
+  ) {}
+
+  get size(): bigint {
+    return this.store.treeSize();
+  }
+
+  /**
+   * Appends one entry with its index rows, atomically, and returns its leaf index. Synchronous: nothing
+   * can interleave between reading the size and the commit. `expectedIndex` guards entries that name
+   * their own index (a certificate's registrationIndex).
+   */
+  append(entry: Uint8Array, effect: AppendEffect, expectedIndex?: bigint): bigint {
+    const index = this.store.treeSize();
+    if (expectedIndex !== undefined && expectedIndex !== index) {
+      throw new LedgerError('STORE_APPEND_RACE', `expected to append at ${expectedIndex} but the log has ${index} entries`);
+    }
+    const leaf = leafHash(entry); // RFC 9162 §2.1.1: SHA-256(0x00 || entry)
+    const nodes = nodesForAppend(this.store, index, leaf);
+    this.store.append({ index, entry, leafHash: leaf, nodes, effect });
+    return index;
+  }
+
+  entry(index: bigint): Uint8Array | undefined {
+    return this.store.getEntry(index);
+  }
+
+  /** MTH of the first `size` entries (RFC 9162 §2.1.1). */
+  root(size: bigint = this.size): Uint8Array {
+    return rootAt(this.store, size);
+  }
+
+  /** The latest signed checkpoint, made (for the current size) if there is none yet. */
+  latestCheckpoint(): StoredCheckpoint {
+    return this.store.getCheckpoint() ?? this.checkpointNow();
+  }
+
+  /**
+   * A signed checkpoint for the current tree size: the stored one if the tree has not grown since,
+   * otherwise a new one, stored. Ed25519 is deterministic and the body has no timestamp, so a size has
+   * exactly one checkpoint text.
+   */
+  checkpointNow(): StoredCheckpoint {
+    const size = this.size;
+    const last = this.store.getCheckpoint();
+    if (last && last.size === size) return last;
+    if (last && last.size > size) {
+      throw new LedgerError('STORE_CORRUPT', `stored checkpoint is for size ${last.size} but the log has ${size} entries`);
+    }
+    // c2sp.org/tlog-checkpoint: origin, decimal size, base64 root; signed as a c2sp.org/signed-note
+    const note = signCheckpoint({ origin: this.origin, size, root: this.root(size), extensions: [] }, this.signer);
+    const c = { size, note };
+    this.store.putCheckpoint(c);
+    return c;
+  }
+
+  /** PATH(index, D[0:size]) — RFC 9162 §2.1.3.1. Requires index < size ≤ the tree size. */
+  inclusionProof(index: bigint, size: bigint): Uint8Array[] {
+    if (size > this.size) throw new LedgerError('OUT_OF_RANGE', `tree size ${size} exceeds the log's ${this.size}`);
+    return inclusionProof(this.store, index, size);
+  }
+
+  /** PROOF(from, D[0:to]) — RFC 9162 §2.1.4.1. Requires 0 < from ≤ to ≤ the tree size. */
+  consistencyProof(from: bigint, to: bigint): Uint8Array[] {
+    if (to > this.size) throw new LedgerError('OUT_OF_RANGE', `tree size ${to} exceeds the log's ${this.size}`);
+    return consistencyProof(this.store, from, to);
+  }
+}

@@ -1,0 +1,110 @@
+// startLedger: keys, whitelist, store, log, the embedded broker (or an external one), the request router,
+// the checkpoint timer and the query API, closed in reverse order.
+import type { Logger } from 'pino';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
+import { parseLedgerConfig, type LedgerConfig, type LedgerConfigInput } from './config.js';
+import { openLedgerCore } from './core.js';
+import { describe } from './errors.js';
+import { startHttp, type HttpServer } from './http.js';
+import { connectTransport, type MqttTransport } from './mqtt-transport.js';
+import { RpcRouter } from './rpc.js';
+import type { LedgerStats } from './stats.js';
+
+export interface LedgerHandle {
+  /** Where meters connect (the embedded broker's actual port, or the external url). */
+  mqttUrl: string;
+  /** The read-only query API, e.g. http://127.0.0.1:8480. */
+  httpUrl: string;
+  /** C2SP note verifier key of the checkpoints (also in <dataDir>/ledger.vkey). */
+  verifierKey: string;
+  /** The ledger's Ed25519 public key (also hex in <dataDir>/ledger.pub). */
+  publicKey: Uint8Array;
+  origin: string;
+  config: LedgerConfig;
+  stats(): LedgerStats;
+  /** A signed checkpoint for the current tree size (made now if the tree grew since the last one). */
+  checkpointNow(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface LedgerOptions {
+  log: Logger;
+  /** Clock (epoch ms); tests inject one to step past expiries. Default Date.now. */
+  now?: () => number;
+}
+
+export async function startLedger(input: LedgerConfigInput, options: LedgerOptions): Promise<LedgerHandle> {
+  const config = parseLedgerConfig(input);
+  const logger = options.log;
+  const now = options.now ?? Date.now;
+  const closers: Array<() => Promise<void> | void> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const c of closers.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        logger.error({ err: describe(err) }, 'error while closing the ledger');
+      }
+    }
+  };
+
+  try {
+    const core = openLedgerCore(config, logger);
+    closers.push(() => core.close());
+    const { deps, stats } = core;
+    const { log, keys } = deps;
+
+    const tick = (): void => {
+      try {
+        log.checkpointNow();
+        stats.flush();
+      } catch (err) {
+        logger.error({ err: describe(err) }, 'checkpoint or counter flush failed');
+      }
+    };
+    const timer = setInterval(tick, config.checkpointIntervalMs);
+    timer.unref();
+    closers.push(() => clearInterval(timer));
+    closers.push(() => tick()); // the last checkpoint covers everything appended
+
+    let broker: EmbeddedBroker | undefined;
+    if (config.mqtt.embedded) {
+      broker = await startEmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, log: logger.child({ component: 'broker' }) });
+      closers.push(() => broker!.close());
+    }
+    const mqttUrl = broker ? broker.url : config.mqtt.url!;
+    const router = new RpcRouter(deps, (m) => transport.publish(m), (code) => stats.reject(code), now);
+    const transport: MqttTransport = await connectTransport({
+      url: mqttUrl,
+      protocolVersion: broker ? 4 : (config.mqtt.protocolVersion ?? 5),
+      ...(broker ? broker.credentials : {}),
+      log: logger,
+      onMessage: (m) => router.dispatch(m),
+    });
+    closers.push(() => transport.close());
+
+    const http: HttpServer = await startHttp(
+      { store: deps.store, log, stats: () => stats.snapshot(), maxRangePerRequest: config.maxRangePerRequest, logger: logger.child({ component: 'http' }) },
+      config.http.host,
+      config.http.port,
+    );
+    closers.push(() => http.close());
+
+    logger.info({ origin: config.origin, treeSize: log.size.toString(), mqtt: mqttUrl, http: http.url }, 'ledger started');
+    let closing: Promise<void> | undefined;
+    return {
+      mqttUrl,
+      httpUrl: http.url,
+      verifierKey: keys.verifierKey,
+      publicKey: keys.publicKey,
+      origin: config.origin,
+      config,
+      stats: () => stats.snapshot(),
+      checkpointNow: async () => log.checkpointNow().note,
+      close: () => (closing ??= closeAll().then(() => logger.info('ledger closed'))),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

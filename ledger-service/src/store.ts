@@ -1,0 +1,129 @@
+// The ledger's storage behind one narrow interface, so that a PostgreSQL backend can come later: the
+// log (entries and the complete Merkle nodes of RFC 9162 §2.1 subtrees), the indexes derived from log
+// entries (meters, bindings, anchors, successful authentications), the latest signed checkpoint and
+// counters. Every append writes the entry, its nodes, its index rows and counters in ONE transaction.
+// SQLite implementation: sqlite-store.ts; conformance suite: testing/store-conformance.ts.
+import type { MerkleNode, NodeReader } from '@meterseal/protocol';
+
+export interface MeterRow {
+  meterId: string;
+  identityPublicKey: Uint8Array;
+  /** Leaf index of the Registration entry. */
+  registrationIndex: bigint;
+  registeredAtMs: number;
+  /** The IdentityCertificate issued, and the ledger's signature on it (re-sent on an identical re-registration). */
+  certificate: Uint8Array;
+  certificateSignature: Uint8Array;
+}
+
+export interface MeterSummary {
+  meterId: string;
+  registeredAtMs: number;
+  bindings: number;
+}
+
+export interface BindingRow {
+  meterId: string;
+  /** keyId(sessionPublicKey): what anchors name. */
+  keyId: Uint8Array;
+  sessionPublicKey: Uint8Array;
+  firstSeq: bigint;
+  leafIndex: bigint;
+}
+
+export interface AnchorRow {
+  meterId: string;
+  seq: bigint;
+  leafIndex: bigint;
+  readingHash: Uint8Array;
+  keyId: Uint8Array;
+}
+
+export interface AuthPassRow {
+  /** Leaf index of the passing AuthResult entry. */
+  leafIndex: bigint;
+  meterId: string;
+  atMs: number;
+}
+
+export interface StoredCheckpoint {
+  size: bigint;
+  /** The C2SP signed note. */
+  note: string;
+}
+
+/** What else an append records, in the same transaction as the entry. */
+export type AppendEffect =
+  | { kind: 'registration'; meter: Omit<MeterRow, 'registrationIndex'> }
+  | { kind: 'auth'; meterId: string; passed: boolean; atMs: number }
+  | { kind: 'binding'; binding: Omit<BindingRow, 'leafIndex'>; /** the AuthPassRow it consumes */ authLeafIndex: bigint }
+  | { kind: 'anchor'; anchor: Omit<AnchorRow, 'leafIndex'> };
+
+export interface AppendRequest {
+  /** Must equal treeSize(): the store refuses an append at any other index (STORE_APPEND_RACE). */
+  index: bigint;
+  entry: Uint8Array;
+  leafHash: Uint8Array;
+  /** nodesForAppend(store, index, leafHash) — the leaf and each subtree root it completes. */
+  nodes: MerkleNode[];
+  effect: AppendEffect;
+}
+
+/** Counter names kept by the store (rejections are `rejected.<CODE>`). */
+export const COUNTERS = {
+  registrations: 'registrations',
+  authPassed: 'auth.passed',
+  authFailed: 'auth.failed',
+  bindings: 'bindings',
+  anchored: 'anchored',
+  rejectedPrefix: 'rejected.',
+} as const;
+
+/**
+ * Synchronous on purpose: the protocol's Merkle functions read nodes through the synchronous NodeReader.
+ * A networked backend would keep an in-process node cache (nodes never change once written).
+ */
+export interface LedgerStore extends NodeReader {
+  /** e.g. "sqlite". */
+  readonly backend: string;
+
+  /** Small key/value facts about the log (origin, ledger public key), checked at start. */
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
+
+  treeSize(): bigint;
+  /** Hash of complete node (level, index); throws STORE_CORRUPT if absent. */
+  getNode(level: number, index: bigint): Uint8Array;
+  getEntry(index: bigint): Uint8Array | undefined;
+  /** Appends atomically: entry, nodes, effect rows and counters, or nothing. */
+  append(req: AppendRequest): void;
+
+  getMeter(meterId: string): MeterRow | undefined;
+  listMeters(): MeterSummary[];
+
+  getBinding(meterId: string, keyId: Uint8Array): BindingRow | undefined;
+  /**
+   * The binding after `b` among the meter's bindings in (firstSeq, leafIndex) order: `b` covers the seqs
+   * from its firstSeq up to (not including) that one's firstSeq, docs/protocol.md §7.
+   */
+  nextBinding(meterId: string, b: Pick<BindingRow, 'firstSeq' | 'leafIndex'>): BindingRow | undefined;
+  /** The meter's last binding in (firstSeq, leafIndex) order. */
+  latestBinding(meterId: string): BindingRow | undefined;
+
+  /** The newest successful authentication at or after `sinceMs` not yet used by a binding. */
+  unusedAuthPass(meterId: string, sinceMs: number): AuthPassRow | undefined;
+
+  getAnchor(meterId: string, seq: bigint): AnchorRow | undefined;
+  /** Anchors with from ≤ seq ≤ to, ordered by seq, at most `limit`. */
+  anchorsInRange(meterId: string, from: bigint, to: bigint, limit: number): AnchorRow[];
+  maxAnchoredSeq(meterId: string): bigint | undefined;
+
+  getCheckpoint(): StoredCheckpoint | undefined;
+  putCheckpoint(c: StoredCheckpoint): void;
+
+  counters(): Record<string, number>;
+  /** Adds to counters (used for rejection counts, which are batched in memory between flushes). */
+  addCounters(deltas: Record<string, number>): void;
+
+  close(): void;
+}

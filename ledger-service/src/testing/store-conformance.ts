@@ -1,0 +1,172 @@
+// What every LedgerStore backend must do, as tap subtests: run it against a new backend (PostgreSQL,
+// later) with `storeConformance(t, () => openMyStore(), (s) => reopenMyStore(s))`.
+import type { Test } from 'tap';
+import { MemoryTree, leafHash, nodesForAppend, rootAt, utf8, type MerkleNode } from '@meterseal/protocol';
+import type { AppendEffect, LedgerStore } from '../store.js';
+
+type Open = () => LedgerStore;
+type Reopen = (s: LedgerStore) => LedgerStore;
+
+const U63 = 1n << 63n;
+const bytes = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill);
+
+/** Appends `entry` with `effect` the way LedgerLog does; returns its index. */
+export function appendEntry(s: LedgerStore, entry: Uint8Array, effect: AppendEffect): bigint {
+  const index = s.treeSize();
+  const leaf = leafHash(entry);
+  s.append({ index, entry, leafHash: leaf, nodes: nodesForAppend(s, index, leaf), effect });
+  return index;
+}
+
+const authEffect = (meterId: string, passed: boolean, atMs = 1000): AppendEffect => ({ kind: 'auth', meterId, passed, atMs });
+const meterEffect = (meterId: string, atMs = 1000): AppendEffect => ({
+  kind: 'registration',
+  meter: { meterId, identityPublicKey: bytes(32, 1), registeredAtMs: atMs, certificate: utf8.encode(`cert ${meterId}`), certificateSignature: bytes(64, 2) },
+});
+const anchorEffect = (meterId: string, seq: bigint, fill = 3): AppendEffect => ({
+  kind: 'anchor',
+  anchor: { meterId, seq, readingHash: bytes(32, fill), keyId: bytes(8, 4) },
+});
+const bindingEffect = (meterId: string, firstSeq: bigint, keyFill: number, authLeafIndex: bigint): AppendEffect => ({
+  kind: 'binding',
+  binding: { meterId, keyId: bytes(8, keyFill), sessionPublicKey: bytes(32, keyFill), firstSeq },
+  authLeafIndex,
+});
+
+export function storeConformance(t: Test, open: Open, reopen?: Reopen): void {
+  t.test('an empty store', async (t) => {
+    const s = open();
+    t.teardown(() => s.close());
+    t.equal(s.treeSize(), 0n);
+    t.equal(s.getEntry(0n), undefined);
+    t.throws(() => s.getNode(0, 0n), { code: 'STORE_CORRUPT' });
+    t.same(s.counters(), {});
+    t.equal(s.getCheckpoint(), undefined);
+    t.same(s.listMeters(), []);
+    t.equal(s.maxAnchoredSeq('M'), undefined);
+  });
+
+  t.test('entries and Merkle nodes match the protocol reference tree', async (t) => {
+    const s = open();
+    t.teardown(() => s.close());
+    const ref = new MemoryTree();
+    for (let i = 0; i < 37; i++) {
+      const entry = utf8.encode(`entry ${i}`);
+      t.equal(appendEntry(s, entry, authEffect('M', false)), BigInt(i));
+      ref.append(leafHash(entry));
+    }
+    t.equal(s.treeSize(), 37n);
+    for (let n = 1n; n <= 37n; n++) t.same(rootAt(s, n), ref.root(n), `root of size ${n}`);
+    t.same(s.getEntry(36n), utf8.encode('entry 36'));
+    t.ok(s.getEntry(0n) instanceof Uint8Array);
+    t.equal(s.counters()['auth.failed'], 37);
+  });
+
+  t.test('an append at any index but the tree size is refused and changes nothing', async (t) => {
+    const s = open();
+    t.teardown(() => s.close());
+    appendEntry(s, utf8.encode('a'), authEffect('M', false));
+    const leaf = leafHash(utf8.encode('b'));
+    const nodes: MerkleNode[] = [{ level: 0, index: 5n, hash: leaf }];
+    t.throws(() => s.append({ index: 5n, entry: utf8.encode('b'), leafHash: leaf, nodes, effect: authEffect('M', false) }), { code: 'STORE_APPEND_RACE' });
+    t.equal(s.treeSize(), 1n);
+    t.equal(s.getEntry(5n), undefined);
+  });
+
+  t.test('registrations, authentications and bindings', async (t) => {
+    const s = open();
+    t.teardown(() => s.close());
+    const reg = appendEntry(s, utf8.encode('reg'), meterEffect('M-1', 1234));
+    const m = s.getMeter('M-1')!;
+    t.equal(m.registrationIndex, reg);
+    t.equal(m.registeredAtMs, 1234);
+    t.same(m.certificate, utf8.encode('cert M-1'));
+    t.equal(s.getMeter('M-2'), undefined);
+
+    appendEntry(s, utf8.encode('fail'), authEffect('M-1', false, 2000));
+    t.equal(s.unusedAuthPass('M-1', 0), undefined, 'a failed authentication is no pass');
+    const pass = appendEntry(s, utf8.encode('pass'), authEffect('M-1', true, 3000));
+    t.equal(s.unusedAuthPass('M-1', 3001), undefined, 'too old for the window');
+    t.equal(s.unusedAuthPass('M-1', 3000)?.leafIndex, pass);
+
+    const b1 = appendEntry(s, utf8.encode('bind1'), bindingEffect('M-1', 10n, 7, pass));
+    t.equal(s.unusedAuthPass('M-1', 0), undefined, 'the pass is used up');
+    t.throws(() => appendEntry(s, utf8.encode('bind again'), bindingEffect('M-1', 20n, 8, pass)), { code: 'STORE_APPEND_RACE' });
+    t.equal(s.treeSize(), b1 + 1n, 'the refused binding left nothing behind');
+    t.equal(s.getBinding('M-1', bytes(8, 8)), undefined);
+
+    const pass2 = appendEntry(s, utf8.encode('pass2'), authEffect('M-1', true, 4000));
+    appendEntry(s, utf8.encode('bind2'), bindingEffect('M-1', U63 + 5n, 9, pass2));
+    t.equal(s.getBinding('M-1', bytes(8, 7))?.firstSeq, 10n);
+    t.same(s.getBinding('M-1', bytes(8, 7))?.sessionPublicKey, bytes(32, 7));
+    const first = s.getBinding('M-1', bytes(8, 7))!;
+    const second = s.getBinding('M-1', bytes(8, 9))!;
+    t.equal(s.nextBinding('M-1', first)?.firstSeq, U63 + 5n, 'u64 order above 2^63');
+    t.equal(s.nextBinding('M-1', second), undefined);
+    t.equal(s.latestBinding('M-1')?.firstSeq, U63 + 5n);
+
+    const pass3 = appendEntry(s, utf8.encode('pass3'), authEffect('M-1', true, 5000));
+    const third = appendEntry(s, utf8.encode('bind3'), bindingEffect('M-1', U63 + 5n, 10, pass3));
+    t.equal(s.nextBinding('M-1', second)?.leafIndex, third, 'the same firstSeq: ordered by leaf index');
+    t.equal(s.latestBinding('M-1')?.leafIndex, third);
+    t.equal(s.nextBinding('M-1', s.getBinding('M-1', bytes(8, 10))!), undefined);
+    t.same(s.listMeters(), [{ meterId: 'M-1', registeredAtMs: 1234, bindings: 3 }]);
+    const c = s.counters();
+    t.match(c, { registrations: 1, 'auth.passed': 3, 'auth.failed': 1, bindings: 3 });
+  });
+
+  t.test('anchors: unique per (meter, seq), ranges in u64 order', async (t) => {
+    const s = open();
+    t.teardown(() => s.close());
+    const seqs = [5n, 1n, U63 + 1n, 3n, U63 - 1n, (1n << 64n) - 1n];
+    for (const seq of seqs) appendEntry(s, utf8.encode(`a${seq}`), anchorEffect('M-1', seq));
+    appendEntry(s, utf8.encode('other meter'), anchorEffect('M-2', 2n));
+    t.throws(() => appendEntry(s, utf8.encode('dup'), anchorEffect('M-1', 3n, 9)));
+    t.equal(s.treeSize(), 7n, 'the duplicate left nothing behind');
+    t.equal(s.getAnchor('M-1', 3n)?.leafIndex, 3n);
+    t.same(s.getAnchor('M-1', 3n)?.readingHash, bytes(32, 3));
+    t.equal(s.getAnchor('M-1', 2n), undefined);
+    t.same(s.anchorsInRange('M-1', 0n, (1n << 64n) - 1n, 100).map((a) => a.seq), [1n, 3n, 5n, U63 - 1n, U63 + 1n, (1n << 64n) - 1n]);
+    t.same(s.anchorsInRange('M-1', 2n, U63, 100).map((a) => a.seq), [3n, 5n, U63 - 1n]);
+    t.same(s.anchorsInRange('M-1', 0n, 100n, 2).map((a) => a.seq), [1n, 3n], 'limit');
+    t.equal(s.maxAnchoredSeq('M-1'), (1n << 64n) - 1n);
+    t.equal(s.maxAnchoredSeq('M-2'), 2n);
+    t.equal(s.counters().anchored, 7);
+  });
+
+  t.test('checkpoint, counters and meta', async (t) => {
+    const s = open();
+    t.teardown(() => s.close());
+    s.putCheckpoint({ size: 0n, note: 'zero' });
+    s.putCheckpoint({ size: 3n, note: 'three' });
+    t.same(s.getCheckpoint(), { size: 3n, note: 'three' });
+    s.addCounters({ 'rejected.MALFORMED': 2, 'rejected.CONFLICT': 0 });
+    s.addCounters({ 'rejected.MALFORMED': 3 });
+    t.same(s.counters(), { 'rejected.MALFORMED': 5 });
+    t.equal(s.getMeta('origin'), undefined);
+    s.setMeta('origin', 'a');
+    s.setMeta('origin', 'b');
+    t.equal(s.getMeta('origin'), 'b');
+  });
+
+  if (reopen) {
+    t.test('everything survives a reopen', async (t) => {
+      const s = open();
+      const ref = new MemoryTree();
+      for (let i = 0; i < 9; i++) {
+        appendEntry(s, utf8.encode(`e${i}`), anchorEffect('M', BigInt(i)));
+        ref.append(leafHash(utf8.encode(`e${i}`)));
+      }
+      s.putCheckpoint({ size: 9n, note: 'nine' });
+      const s2 = reopen(s);
+      t.teardown(() => s2.close());
+      t.equal(s2.treeSize(), 9n);
+      t.same(rootAt(s2, 9n), ref.root());
+      t.equal(s2.getCheckpoint()?.note, 'nine');
+      t.equal(s2.getAnchor('M', 8n)?.leafIndex, 8n);
+      appendEntry(s2, utf8.encode('e9'), anchorEffect('M', 9n));
+      ref.append(leafHash(utf8.encode('e9')));
+      t.same(rootAt(s2, 10n), ref.root());
+    });
+  }
+}
