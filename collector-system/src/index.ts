@@ -1,0 +1,31 @@
+// @meterseal/collector-system: receives full signed readings over interface 2, stores their values, and
+// reconciles them against the ledger's anchored hashes through the air-gap controller.
+export { startCollector, type CollectorHandle, type CollectorReconcileOptions } from './service.js';
+export {
+  CollectorConfigSchema,
+  parseCollectorConfig,
+  type CollectorConfig,
+  type CollectorConfigInput,
+  type TrustConfig,
+} from './config.js';
+export { CollectorError, REJECTION_CODES, LOCAL_ERROR_CODES, type CollectorErrorCode, type RejectionCode } from './errors.js';
+export type {
+  CollectorStore,
+  SessionKeyRecord,
+  NewReading,
+  InsertOutcome,
+  StoredReading,
+  ConflictRecord,
+  PendingDelivery,
+  NewPending,
+  StoreCounts,
+} from './store.js';
+export { SqliteCollectorStore, openSqliteStore, DB_FILE } from './sqlite-store.js';
+export { reconcile, writeReportFile, type ReconcileOptions, type ReconcileProgress } from './reconcile.js';
+export { reconcileThroughAirgap, type ReconcileThroughAirgapOptions } from './window.js';
+export { LedgerClient, ANCHOR_PAGE, type LedgerAnchor, type LedgerMeter } from './ledger-client.js';
+export type { Report, ReportItem, ReportCounts, Outcome } from './report.js';
+export { tamperStoredReadings, ENERGY_OBIS, type TamperedReading } from './insider.js';
+export { loadTrust, LEDGER_PUB_FILE, LEDGER_VKEY_FILE, type LedgerTrust } from './trust.js';
+export { startBroker, COLLECTOR_USERNAME, type BrokerHandle } from './broker.js';
+export type { CollectorStats } from './stats.js';

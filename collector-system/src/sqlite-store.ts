@@ -1,0 +1,269 @@
+// CollectorStore on SQLite (better-sqlite3): WAL journal, synchronous=FULL so that a committed reading
+// survives power loss before its ack is sent (https://www.sqlite.org/pragma.html#pragma_synchronous).
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { bytesEqual, encodeReading, type ClockSyncState, type Reading, type Unit } from '@meterseal/protocol';
+import { CollectorError } from './errors.js';
+import type { Report } from './report.js';
+import { DDL, SCHEMA_VERSION, seqFromKey, seqKey } from './sqlite-schema.js';
+import type {
+  CollectorStore, ConflictRecord, InsertOutcome, NewPending, NewReading, PendingDelivery, SessionKeyRecord, StoreCounts, StoredReading,
+} from './store.js';
+
+export const DB_FILE = 'collector.sqlite';
+
+type Row = Record<string, unknown>;
+const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+const bytes = (v: unknown): Uint8Array => new Uint8Array(v as Buffer);
+const num = (v: unknown): number => Number(v as bigint);
+
+function sessionKeyFromRow(r: Row): SessionKeyRecord {
+  return {
+    meterId: r.meter_id as string,
+    keyId: bytes(r.key_id),
+    sessionPublicKey: bytes(r.session_pub),
+    identityPublicKey: bytes(r.identity_pub),
+    firstSeq: seqFromKey(r.first_seq as string),
+    createdAtMs: r.created_at_ms as bigint,
+    announcement: bytes(r.announcement),
+    receivedAt: r.received_at as string,
+  };
+}
+
+function readingFromRows(r: Row, regs: Row[]): StoredReading {
+  const reading: Reading = {
+    meterId: r.meter_id as string,
+    seq: seqFromKey(r.seq as string),
+    meterTimeMs: (r.meter_time_ms as bigint | null) ?? null,
+    agentTimeMs: r.agent_time_ms as bigint,
+    clockSync: num(r.clock_sync) as ClockSyncState,
+    status: num(r.status),
+    registers: regs.map((g) => ({
+      obis: g.obis as string,
+      value: BigInt(g.value as string),
+      scaler: num(g.scaler),
+      unit: g.unit as Unit,
+      raw: bytes(g.raw),
+    })),
+    salt: bytes(r.salt),
+  };
+  return { reading, keyId: bytes(r.key_id), signature: bytes(r.signature), receivedAt: r.received_at as string };
+}
+
+/** Opens (creating if needed) <dataDir>/collector.sqlite. */
+export function openSqliteStore(dataDir: string): SqliteCollectorStore {
+  return new SqliteCollectorStore(join(dataDir, DB_FILE));
+}
+
+export class SqliteCollectorStore implements CollectorStore {
+  readonly backend = 'sqlite';
+  readonly path: string;
+  readonly #db: Database.Database;
+  readonly #s: Record<string, Database.Statement>;
+  readonly #insertBatch: (batch: NewReading[]) => InsertOutcome[];
+
+  constructor(path: string) {
+    this.path = path;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      this.#db = new Database(path);
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = FULL');
+      this.#db.pragma('foreign_keys = ON');
+      this.#db.pragma('busy_timeout = 5000');
+      this.#db.defaultSafeIntegers(true); // INTEGER columns come back as bigint: i64 times never lose precision
+      this.#db.exec(DDL);
+      this.#db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+    } catch (cause) {
+      throw new CollectorError('STORE_FAILED', `cannot open the collector database at ${path}`, { cause });
+    }
+    const db = this.#db;
+    const readingCols = 'meter_id, seq, meter_time_ms, agent_time_ms, clock_sync, status, salt, key_id, signature, received_at';
+    this.#s = {
+      insertReading: db.prepare(`INSERT OR IGNORE INTO readings (${readingCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertRegister: db.prepare(`INSERT INTO registers (meter_id, seq, idx, obis, value, scaler, unit, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertConflict: db.prepare(
+        `INSERT OR IGNORE INTO conflicts (meter_id, seq, reading, key_id, signature, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      readingRange: db.prepare(`SELECT ${readingCols} FROM readings WHERE meter_id = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?`),
+      registerRange: db.prepare(
+        `SELECT seq, idx, obis, value, scaler, unit, raw FROM registers WHERE meter_id = ? AND seq BETWEEN ? AND ? ORDER BY seq, idx`,
+      ),
+      meters: db.prepare(`SELECT meter_id FROM readings UNION SELECT meter_id FROM conflicts ORDER BY meter_id`),
+      seqRange: db.prepare(`SELECT min(seq) AS lo, max(seq) AS hi FROM readings WHERE meter_id = ?`),
+      conflicts: db.prepare(`SELECT meter_id, seq, reading, key_id, signature, received_at FROM conflicts ORDER BY meter_id, seq, id`),
+      putKey: db.prepare(
+        `INSERT OR IGNORE INTO session_keys (meter_id, key_id, session_pub, identity_pub, first_seq, created_at_ms, announcement, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      getKey: db.prepare(`SELECT * FROM session_keys WHERE meter_id = ? AND key_id = ?`),
+      keysOf: db.prepare(`SELECT * FROM session_keys WHERE meter_id = ? ORDER BY first_seq, received_at`),
+      addPending: db.prepare(
+        `INSERT INTO pending (meter_id, key_id, payload, response_topic, correlation_data, received_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (payload) DO UPDATE SET response_topic = excluded.response_topic, correlation_data = excluded.correlation_data`,
+      ),
+      pendingByPayload: db.prepare(`SELECT id FROM pending WHERE payload = ?`),
+      pendingFor: db.prepare(`SELECT * FROM pending WHERE meter_id = ? AND key_id = ? ORDER BY id`),
+      deletePending: db.prepare(`DELETE FROM pending WHERE id = ?`),
+      counts: db.prepare(
+        `SELECT (SELECT count(*) FROM readings) AS readings, (SELECT count(*) FROM conflicts) AS conflicts,
+                (SELECT count(*) FROM pending) AS pending, (SELECT count(*) FROM session_keys) AS session_keys,
+                (SELECT count(*) FROM reports) AS reports`,
+      ),
+      saveReport: db.prepare(
+        `INSERT INTO reports (id, started_at, finished_at, checkpoint_origin, checkpoint_size, checkpoint_root,
+                              matched, tampered, missing, unanchored, conflicts, json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      getReport: db.prepare(`SELECT json FROM reports WHERE id = ?`),
+      reportIds: db.prepare(`SELECT id FROM reports ORDER BY started_at DESC, id DESC`),
+    };
+    this.#insertBatch = db.transaction((batch: NewReading[]) => batch.map((item) => this.#insertOne(item)));
+  }
+
+  #insertOne(item: NewReading): InsertOutcome {
+    const r = item.reading;
+    const seq = seqKey(r.seq);
+    const s = this.#s;
+    const inserted = s.insertReading!.run(
+      r.meterId, seq, r.meterTimeMs, r.agentTimeMs, r.clockSync, r.status, buf(r.salt), buf(item.keyId), buf(item.signature), item.receivedAt,
+    );
+    if (inserted.changes === 1) {
+      r.registers.forEach((g, idx) => {
+        s.insertRegister!.run(r.meterId, seq, idx, g.obis, g.value.toString(10), g.scaler, g.unit, buf(g.raw));
+      });
+      return 'stored';
+    }
+    const existing = this.#readingRange(r.meterId, seq, seq, 1)[0];
+    if (existing && this.#sameBytes(existing, item.bytes)) return 'duplicate';
+    s.insertConflict!.run(r.meterId, seq, buf(item.bytes), buf(item.keyId), buf(item.signature), item.receivedAt);
+    return 'conflict';
+  }
+
+  #sameBytes(stored: StoredReading, delivered: Uint8Array): boolean {
+    try {
+      return bytesEqual(encodeReading(stored.reading), delivered);
+    } catch {
+      return false; // a stored reading that no longer encodes (edited at rest) is not the one delivered
+    }
+  }
+
+  #readingRange(meterId: string, from: string, to: string, limit: number): StoredReading[] {
+    const rows = this.#s.readingRange!.all(meterId, from, to, limit) as Row[];
+    if (rows.length === 0) return [];
+    const last = rows[rows.length - 1]!.seq as string;
+    const regs = this.#s.registerRange!.all(meterId, rows[0]!.seq, last) as Row[];
+    const bySeq = new Map<string, Row[]>();
+    for (const g of regs) {
+      const list = bySeq.get(g.seq as string);
+      if (list) list.push(g);
+      else bySeq.set(g.seq as string, [g]);
+    }
+    return rows.map((row) => readingFromRows(row, bySeq.get(row.seq as string) ?? []));
+  }
+
+  async putSessionKey(k: SessionKeyRecord): Promise<'stored' | 'duplicate' | 'conflict'> {
+    const info = this.#s.putKey!.run(
+      k.meterId, buf(k.keyId), buf(k.sessionPublicKey), buf(k.identityPublicKey), seqKey(k.firstSeq), k.createdAtMs, buf(k.announcement), k.receivedAt,
+    );
+    if (info.changes === 1) return 'stored';
+    const existing = await this.getSessionKey(k.meterId, k.keyId);
+    const same = existing !== null && bytesEqual(existing.sessionPublicKey, k.sessionPublicKey) &&
+      bytesEqual(existing.identityPublicKey, k.identityPublicKey) && existing.firstSeq === k.firstSeq;
+    return same ? 'duplicate' : 'conflict';
+  }
+
+  async getSessionKey(meterId: string, keyId: Uint8Array): Promise<SessionKeyRecord | null> {
+    const row = this.#s.getKey!.get(meterId, buf(keyId)) as Row | undefined;
+    return row ? sessionKeyFromRow(row) : null;
+  }
+
+  async sessionKeys(meterId: string): Promise<SessionKeyRecord[]> {
+    return (this.#s.keysOf!.all(meterId) as Row[]).map(sessionKeyFromRow);
+  }
+
+  async insertReadings(batch: NewReading[]): Promise<InsertOutcome[]> {
+    if (batch.length === 0) return [];
+    try {
+      return this.#insertBatch(batch);
+    } catch (cause) {
+      throw new CollectorError('STORE_FAILED', `could not store a batch of ${batch.length} readings`, { cause });
+    }
+  }
+
+  async readings(meterId: string, fromSeq: bigint, toSeq: bigint, limit = 10_000): Promise<StoredReading[]> {
+    if (toSeq < fromSeq) return [];
+    return this.#readingRange(meterId, seqKey(fromSeq), seqKey(toSeq), limit);
+  }
+
+  async meters(): Promise<string[]> {
+    return (this.#s.meters!.all() as Row[]).map((r) => r.meter_id as string);
+  }
+
+  async seqRange(meterId: string): Promise<{ min: bigint; max: bigint } | null> {
+    const row = this.#s.seqRange!.get(meterId) as Row;
+    return row.lo === null ? null : { min: seqFromKey(row.lo as string), max: seqFromKey(row.hi as string) };
+  }
+
+  async conflicts(): Promise<ConflictRecord[]> {
+    return (this.#s.conflicts!.all() as Row[]).map((r) => ({
+      meterId: r.meter_id as string,
+      seq: seqFromKey(r.seq as string),
+      bytes: bytes(r.reading),
+      keyId: bytes(r.key_id),
+      signature: bytes(r.signature),
+      receivedAt: r.received_at as string,
+    }));
+  }
+
+  async addPending(p: NewPending): Promise<boolean> {
+    const before = this.#s.pendingByPayload!.get(buf(p.payload)) as Row | undefined;
+    this.#s.addPending!.run(
+      p.meterId, buf(p.keyId), buf(p.payload), p.responseTopic, p.correlationData === null ? null : buf(p.correlationData), p.receivedAt,
+    );
+    return before === undefined;
+  }
+
+  async pendingFor(meterId: string, keyId: Uint8Array): Promise<PendingDelivery[]> {
+    return (this.#s.pendingFor!.all(meterId, buf(keyId)) as Row[]).map((r) => ({
+      id: num(r.id),
+      meterId: r.meter_id as string,
+      keyId: bytes(r.key_id),
+      payload: bytes(r.payload),
+      responseTopic: (r.response_topic as string | null) ?? null,
+      correlationData: r.correlation_data === null ? null : bytes(r.correlation_data),
+      receivedAt: r.received_at as string,
+    }));
+  }
+
+  async deletePending(ids: number[]): Promise<number> {
+    return this.#db.transaction(() => ids.reduce((n, id) => n + this.#s.deletePending!.run(id).changes, 0))();
+  }
+
+  async counts(): Promise<StoreCounts> {
+    const r = this.#s.counts!.get() as Row;
+    return { readings: num(r.readings), conflicts: num(r.conflicts), pending: num(r.pending), sessionKeys: num(r.session_keys), reports: num(r.reports) };
+  }
+
+  async saveReport(report: Report): Promise<void> {
+    const c = report.counts;
+    this.#s.saveReport!.run(
+      report.id, report.startedAt, report.finishedAt, report.checkpoint.origin, report.checkpoint.size, report.checkpoint.rootHex,
+      c.matched, c.tampered, c.missing, c.unanchored, c.conflicts, JSON.stringify(report),
+    );
+  }
+
+  async getReport(id: string): Promise<Report | null> {
+    const row = this.#s.getReport!.get(id) as Row | undefined;
+    return row ? (JSON.parse(row.json as string) as Report) : null;
+  }
+
+  async reportIds(): Promise<string[]> {
+    return (this.#s.reportIds!.all() as Row[]).map((r) => r.id as string);
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}
