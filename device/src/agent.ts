@@ -92,13 +92,19 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Prom
   let timer: NodeJS.Timeout | null = null;
   let reading = true;
   let inFlight: Promise<unknown> = Promise.resolve();
-  await source.open();
+  // The meter may be unplugged or not wired yet: enrol anyway and keep trying to open the port.
+  let sourceOpen = false;
+  const openSource = async (): Promise<void> => {
+    await source.open();
+    sourceOpen = true;
+  };
+  await openSource().catch((err: Error) => log.warn({ err: err.message }, 'meter port not available; will retry before each reading'));
 
   const firmwareHash = config.firmwareHash ? fromHex(config.firmwareHash, 32) : defaultFirmwareHash();
   const enrolled = (async () => {
     for (let attempt = 1, delay = 500; !closed; attempt++, delay = Math.min(delay * 2, 30_000)) {
       try {
-        if (!ledgerRpc.connected) throw new Error('ledger interface not connected yet');
+        if (!ledgerRpc.connected) await ledgerRpc.waitConnected(5000);
         session = await enrol(ledgerRpc, { meterId: config.meterId, customerAccount: config.customerAccount, identity, firmwareHash, firstSeq: outbox.nextSeq(), log });
         outbox.addAnnouncement(toHex(session.keyId), session.announcement);
         collectorUplink.kick();
@@ -115,6 +121,7 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Prom
     const s = session;
     let samples: Sample[];
     try {
+      if (!sourceOpen) await openSource();
       samples = await source.read();
     } catch (err) {
       readErrors++;

@@ -43,6 +43,22 @@ export class RpcClient {
     return this.client.connected;
   }
 
+  /** Resolves when connected; rejects with AgentError NOT_CONNECTED after timeoutMs. */
+  waitConnected(timeoutMs: number): Promise<void> {
+    if (this.client.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onConnect = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.client.off('connect', onConnect);
+        reject(new AgentError('NOT_CONNECTED', `${this.name} interface not connected after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.client.once('connect', onConnect);
+    });
+  }
+
   private onMessage(payload: Buffer): void {
     let body: ResponseBody;
     try {

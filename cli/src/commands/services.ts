@@ -45,7 +45,9 @@ export function registerServices(program: Command): void {
     .requiredOption('--airgap <host:port>', 'the air-gap controller\'s control address', endpointArg('--airgap'))
     .option('--reason <text>', 'why this window is opened (audited)', 'operator reconciliation')
     .option('--json', 'print the whole report as JSON')
-    .action(async (o: Common & { ledgerKeyDir?: string; airgap: { host: string; port: number }; reason: string; json?: boolean }) => {
+    .action(async (_o: unknown, cmd: Command) => {
+      // the parent `collector` command shares --data-dir, --config and --ledger-key-dir: read both levels
+      const o = cmd.optsWithGlobals<Common & { ledgerKeyDir?: string; airgap: { host: string; port: number }; reason: string; json?: boolean }>();
       const config = loadConfig(CollectorConfigSchema, o.config, {
         dataDir: o.dataDir ?? './data/collector', mqtt: { embedded: false, url: 'mqtt://127.0.0.1:1' }, trust: { ledgerKeyDir: o.ledgerKeyDir },
       });
