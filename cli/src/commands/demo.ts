@@ -40,5 +40,7 @@ export function registerDemo(program: Command): void {
         say(`air gap: ${summary.airgap.windows} windows, now ${summary.airgap.open ? 'OPEN' : 'closed'}`);
         say(`files kept in ${summary.dataDir}`);
       }
+      // Everything was closed; should a library keep a stray handle alive, do not hang the terminal.
+      setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
     });
 }
