@@ -9,6 +9,7 @@ import { loadConfig } from '../config-file.js';
 import { makeLogger } from '../logger.js';
 import { endpointArg, intArg } from './args.js';
 import { runService } from './run-service.js';
+import { loadSimState, saveSimState } from './sim-state.js';
 
 interface Common { config?: string; dataDir?: string }
 
@@ -102,17 +103,32 @@ export function registerServices(program: Command): void {
 
   withCommon(program.command('sim').description('run a simulated meter serving Modbus RTU on a serial device (or on a new pty pair with --pty)'))
     .option('--port <path>', 'serial device to serve on')
+    .addHelpText('after', '\n--data-dir keeps the energy register (sim-state.json) across restarts, as a real meter does.')
     .option('--pty', 'create a socat pty pair and print the path the agent should open')
     .option('--unit-id <n>', 'Modbus unit id', intArg('--unit-id', 1, 247))
     .option('--profile <id>', 'meter profile from hardware/profiles')
     .option('--seed <n>', 'seed of the load model', intArg('--seed', 0, 0xffffffff))
     .action(async (o: Common & { port?: string; pty?: boolean; unitId?: number; profile?: string; seed?: number }) => {
       const pair = o.pty ? await createPtyPair() : null;
-      const config = loadConfig(simulatorConfigSchema, o.config, { path: pair ? pair.a : o.port, unitId: o.unitId, profile: o.profile, seed: o.seed });
+      const savedEnergy = o.dataDir ? loadSimState(o.dataDir) : undefined;
+      const config = loadConfig(simulatorConfigSchema, o.config, {
+        path: pair ? pair.a : o.port, unitId: o.unitId, profile: o.profile, seed: o.seed, initialEnergyWh: savedEnergy,
+      });
       await runService('sim', async (log) => {
         const h = await startSimulator(config, { log });
         if (pair) process.stdout.write(`meter serving on ${pair.a}; point the agent at ${pair.b}\n`);
-        return { close: async () => { await h.close(); await pair?.close(); } };
+        const save = (): void => {
+          if (o.dataDir) saveSimState(o.dataDir, h.model.energyImportMilliWh());
+        };
+        const timer = setInterval(save, 10_000);
+        return {
+          close: async () => {
+            clearInterval(timer);
+            save();
+            await h.close();
+            await pair?.close();
+          },
+        };
       });
     });
 }
