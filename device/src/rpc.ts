@@ -11,39 +11,73 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+/** 'auto' speaks MQTT 5 and falls back to 3.1.1 when the broker refuses 5 (aedes does; mosquitto does not). */
+export type MqttVersionChoice = 'auto' | 3 | 5;
+
+// MQTT 3.1.1 §3.2.2.3 / MQTT 5.0 §3.2.2.2: CONNACK return code 1 = unacceptable protocol version
+const UNACCEPTABLE_PROTOCOL_VERSION = 1;
+
 export class RpcClient {
-  readonly client: MqttClient;
+  private client!: MqttClient;
   private readonly waiters = new Map<string, Waiter>();
   private readonly replyTopic: string;
+  private version: 4 | 5;
+  private readonly connectWaiters = new Set<() => void>();
 
   constructor(
     readonly name: string,
-    url: string,
-    meterId: string,
+    private readonly url: string,
+    private readonly meterId: string,
     private readonly log: Logger,
     private readonly timeoutMs: number,
+    private readonly versionChoice: MqttVersionChoice = 'auto',
   ) {
     this.replyTopic = responseTopic(meterId);
-    this.client = mqtt.connect(url, {
-      clientId: `meterseal-agent-${meterId}-${name}-${Math.random().toString(16).slice(2, 8)}`,
+    this.version = versionChoice === 3 ? 4 : 5;
+    this.connect();
+  }
+
+  /** The MQTT protocol level in use: 4 (3.1.1) or 5. */
+  get protocolVersion(): 4 | 5 {
+    return this.version;
+  }
+
+  private connect(): void {
+    const client = mqtt.connect(this.url, {
+      clientId: `meterseal-agent-${this.meterId}-${this.name}-${Math.random().toString(16).slice(2, 8)}`,
+      protocolVersion: this.version,
       reconnectPeriod: 1000,
       connectTimeout: 5000,
       clean: true,
     });
-    this.client.on('connect', () => {
-      log.info({ iface: name, url }, 'connected');
-      this.client.subscribe(this.replyTopic, { qos: 1 });
+    this.client = client;
+    client.on('connect', () => {
+      this.log.info({ iface: this.name, url: this.url, mqtt: this.version === 5 ? '5' : '3.1.1' }, 'connected');
+      client.subscribe(this.replyTopic, { qos: 1 });
+      for (const w of this.connectWaiters) w();
+      this.connectWaiters.clear();
     });
-    this.client.on('offline', () => log.warn({ iface: name }, 'offline; will reconnect'));
-    this.client.on('error', (err) => log.warn({ iface: name, err: err.message }, 'connection error'));
-    this.client.on('message', (_topic, payload) => this.onMessage(payload));
+    client.on('offline', () => this.log.warn({ iface: this.name }, 'offline; will reconnect'));
+    client.on('error', (err: Error & { code?: number }) => {
+      if (this.versionChoice === 'auto' && this.version === 5 && err.code === UNACCEPTABLE_PROTOCOL_VERSION) {
+        this.log.info({ iface: this.name }, 'the broker does not speak MQTT 5; using MQTT 3.1.1');
+        this.version = 4;
+        client.removeAllListeners();
+        client.on('error', () => undefined);
+        client.end(true);
+        this.connect();
+        return;
+      }
+      this.log.warn({ iface: this.name, err: err.message }, 'connection error');
+    });
+    client.on('message', (_topic, payload) => this.onMessage(payload));
   }
 
   get connected(): boolean {
     return this.client.connected;
   }
 
-  /** Resolves when connected; rejects with AgentError NOT_CONNECTED after timeoutMs. */
+  /** Resolves when connected (on whichever protocol level); rejects with AgentError NOT_CONNECTED after timeoutMs. */
   waitConnected(timeoutMs: number): Promise<void> {
     if (this.client.connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -52,10 +86,10 @@ export class RpcClient {
         resolve();
       };
       const timer = setTimeout(() => {
-        this.client.off('connect', onConnect);
+        this.connectWaiters.delete(onConnect);
         reject(new AgentError('NOT_CONNECTED', `${this.name} interface not connected after ${timeoutMs} ms`));
       }, timeoutMs);
-      this.client.once('connect', onConnect);
+      this.connectWaiters.add(onConnect);
     });
   }
 
@@ -86,7 +120,9 @@ export class RpcClient {
         reject(new AgentError('TIMEOUT', `no answer to ${op} ${ref} on the ${this.name} interface within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       this.waiters.set(key, { resolve, reject, timer });
-      this.client.publish(topic, Buffer.from(payload), { qos: 1 }, (err) => {
+      // MQTT 5.0 §4.10: ask for the answer on our response topic, with the request's key as correlation data
+      const properties = this.version === 5 ? { responseTopic: this.replyTopic, correlationData: Buffer.from(key) } : undefined;
+      this.client.publish(topic, Buffer.from(payload), { qos: 1, ...(properties ? { properties } : {}) }, (err) => {
         if (!err) return;
         clearTimeout(timer);
         this.waiters.delete(key);
