@@ -9,6 +9,7 @@ import { LedgerError, describe } from './errors.js';
 import type { LedgerLog } from './log.js';
 import type { LedgerStats } from './stats.js';
 import type { LedgerStore } from './store.js';
+import { registerTileRoutes } from './tiles.js';
 
 export interface HttpDeps {
   store: LedgerStore;
@@ -67,7 +68,11 @@ export function buildHttp(d: HttpDeps) {
 
   app.get('/healthz', async () => ({ ok: true, treeSize: d.log.size.toString() }));
 
-  app.get('/checkpoint', async (_req, reply) => reply.type('text/plain; charset=utf-8').send(d.log.latestCheckpoint().note));
+  // c2sp.org/tlog-tiles: the checkpoint SHOULD NOT be cached for more than a few seconds
+  app.get('/checkpoint', async (_req, reply) =>
+    reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(d.log.latestCheckpoint().note));
+
+  registerTileRoutes(app, d.store); // GET /tile/<L>/<N>[.p/<W>] and /tile/entries/<N>[.p/<W>], c2sp.org/tlog-tiles
 
   app.get('/v1/meters', async (req) => {
     onlyParams(req.query as Query, []);

@@ -35,6 +35,8 @@ export function readers(db: Database.Database) {
     maxIdx: p('SELECT MAX(idx) AS m FROM entries'),
     node: p('SELECT hash FROM nodes WHERE level = ? AND idx = ?'),
     entry: p('SELECT entry FROM entries WHERE idx = ?'),
+    nodeRange: p('SELECT hash FROM nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx'),
+    entryRange: p('SELECT entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx'),
     meter: p('SELECT * FROM meters WHERE meter_id = ?'),
     meters: p(`SELECT m.meter_id, m.registered_at_ms, (SELECT COUNT(*) FROM bindings b WHERE b.meter_id = m.meter_id) AS n
                FROM meters m ORDER BY m.meter_id`),

@@ -122,6 +122,22 @@ export class SqliteStore implements LedgerStore {
     return r && bytes(r.entry);
   }
 
+  getNodes(level: number, from: bigint, count: number): Uint8Array[] {
+    const rows = this.q.nodeRange.all(level, from, from + BigInt(count)) as Row[];
+    if (rows.length !== count) {
+      throw new LedgerError('STORE_CORRUPT', `Merkle nodes (level ${level}, indexes ${from}..${from + BigInt(count) - 1n}): ${rows.length} of ${count} in ${this.path}`);
+    }
+    return rows.map((r) => bytes(r.hash));
+  }
+
+  getEntries(from: bigint, count: number): Uint8Array[] {
+    const rows = this.q.entryRange.all(from, from + BigInt(count)) as Row[];
+    if (rows.length !== count) {
+      throw new LedgerError('STORE_CORRUPT', `entries ${from}..${from + BigInt(count) - 1n}: ${rows.length} of ${count} in ${this.path}`);
+    }
+    return rows.map((r) => bytes(r.entry));
+  }
+
   private w?: ReturnType<typeof writers>;
 
   private writers() {

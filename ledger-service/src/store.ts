@@ -95,6 +95,10 @@ export interface LedgerStore extends NodeReader {
   /** Hash of complete node (level, index); throws STORE_CORRUPT if absent. */
   getNode(level: number, index: bigint): Uint8Array;
   getEntry(index: bigint): Uint8Array | undefined;
+  /** Hashes of complete nodes (level, from … from+count−1), in order; throws STORE_CORRUPT if any is absent. */
+  getNodes(level: number, from: bigint, count: number): Uint8Array[];
+  /** Entries from … from+count−1, in order; throws STORE_CORRUPT if any is absent. */
+  getEntries(from: bigint, count: number): Uint8Array[];
   /** Appends atomically: entry, nodes, effect rows and counters, or nothing. */
   append(req: AppendRequest): void;
 

@@ -16,6 +16,7 @@ export * from './auth.js';
 export * from './binding.js';
 export * from './delivery.js';
 export * from './merkle/index.js';
+export * from './tiles/index.js';
 export * from './note.js';
 export * from './checkpoint.js';
 export * from './topics.js';

@@ -62,6 +62,27 @@ export function storeConformance(t: Test, open: Open, reopen?: Reopen): void {
     t.equal(s.counters()['auth.failed'], 37);
   });
 
+  t.test('ranges of nodes at one level and of entries, in order; a range past the tree is STORE_CORRUPT', async (t) => {
+    const s = open();
+    t.teardown(() => s.close());
+    const ref = new MemoryTree();
+    for (let i = 0; i < 37; i++) {
+      appendEntry(s, utf8.encode(`entry ${i}`), authEffect('M', false));
+      ref.append(leafHash(utf8.encode(`entry ${i}`)));
+    }
+    t.same(s.getNodes(0, 0n, 37), Array.from({ length: 37 }, (_, i) => ref.getNode(0, BigInt(i))), 'all leaves');
+    t.same(s.getNodes(1, 3n, 15), Array.from({ length: 15 }, (_, i) => ref.getNode(1, BigInt(i + 3))), 'level 1, 3..17');
+    t.same(s.getNodes(5, 0n, 1), [ref.getNode(5, 0n)]);
+    t.same(s.getNodes(0, 37n, 0), []);
+    t.throws(() => s.getNodes(0, 30n, 8), { code: 'STORE_CORRUPT' }, 'leaf 37 does not exist');
+    t.throws(() => s.getNodes(1, 18n, 1), { code: 'STORE_CORRUPT' }, 'node (1, 18) is not complete');
+    t.throws(() => s.getNodes(6, 0n, 1), { code: 'STORE_CORRUPT' });
+    t.same(s.getEntries(0n, 37).map((e) => utf8.decode(e)), Array.from({ length: 37 }, (_, i) => `entry ${i}`));
+    t.same(s.getEntries(36n, 1), [utf8.encode('entry 36')]);
+    t.same(s.getEntries(5n, 0), []);
+    t.throws(() => s.getEntries(36n, 2), { code: 'STORE_CORRUPT' });
+  });
+
   t.test('an append at any index but the tree size is refused and changes nothing', async (t) => {
     const s = open();
     t.teardown(() => s.close());

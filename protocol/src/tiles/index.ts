@@ -1,0 +1,3 @@
+export * from './path.js';
+export * from './bundle.js';
+export * from './reader.js';
