@@ -1,5 +1,6 @@
 // `meterseal`: one command, a subcommand per component.
 import { Command, CommanderError } from 'commander';
+import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
 import { registerServices } from './commands/services.js';
 import { CliError } from './errors.js';
@@ -10,6 +11,7 @@ const program = new Command('meterseal')
   .showHelpAfterError('(add --help for usage)');
 registerDemo(program);
 registerServices(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);
