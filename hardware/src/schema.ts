@@ -17,14 +17,35 @@ export const QUANTITIES = [
   'active_energy',
   'reactive_energy',
   'apparent_energy',
+  'transformer_ratio',
 ] as const;
 export type Quantity = (typeof QUANTITIES)[number];
+
+/**
+ * The one target unit each quantity may be reported in, so a profile cannot label a voltage in amperes or an
+ * energy in kWh. A transformer ratio (IEC 62056-6-1 OBIS 1.0.0.4.2 current, 1.0.0.4.3 voltage) is a plain number.
+ */
+export const QUANTITY_UNITS: Readonly<Record<Quantity, TargetUnit>> = {
+  voltage: 'V',
+  current: 'A',
+  active_power: 'W',
+  reactive_power: 'var',
+  apparent_power: 'VA',
+  power_factor: '1',
+  frequency: 'Hz',
+  active_energy: 'Wh',
+  reactive_energy: 'varh',
+  apparent_energy: 'VAh',
+  transformer_ratio: '1',
+};
+
+const ENERGY_QUANTITIES: ReadonlySet<Quantity> = new Set(['active_energy', 'reactive_energy', 'apparent_energy']);
 
 export const REGISTER_TYPES = ['float32', 'uint32', 'int32', 'uint16', 'int16'] as const;
 export type RegisterType = (typeof REGISTER_TYPES)[number];
 
 const OBIS_SHAPE = /^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){5}$/;
-const obis = z
+export const obis = z
   .string()
   .regex(OBIS_SHAPE, 'must be an OBIS code A.B.C.D.E.F')
   .refine((s) => s.split('.').every((g) => Number(g) <= 255), 'each OBIS group must be 0..255'); // IEC 62056-6-1 §4
@@ -38,7 +59,15 @@ const address = z.union([
     .transform((s) => Number.parseInt(s.slice(2), 16)),
 ]);
 
-const scaler = z.int().min(-9).max(9);
+export const scaler = z.int().min(-9).max(9);
+
+/** The line settings a meter ships with (shared by every profile kind). */
+export const serialLineSchema = z.strictObject({
+  baudRate: z.int().min(300).max(921600),
+  dataBits: z.union([z.literal(7), z.literal(8)]),
+  parity: z.enum(['none', 'even', 'odd']),
+  stopBits: z.union([z.literal(1), z.literal(2)]),
+});
 
 export const registerDefSchema = z.strictObject({
   /** Stable identifier, unique within the profile (snake_case). */
@@ -72,12 +101,7 @@ export const meterProfileSchema = z
     /** Where the register map comes from: manual name, document number, version. */
     source: z.string().min(10).max(2000),
     notes: z.array(z.string().max(1000)).max(50).default([]),
-    serial: z.strictObject({
-      baudRate: z.int().min(300).max(921600),
-      dataBits: z.union([z.literal(7), z.literal(8)]),
-      parity: z.enum(['none', 'even', 'odd']),
-      stopBits: z.union([z.literal(1), z.literal(2)]),
-    }),
+    serial: serialLineSchema,
     /** Modbus over Serial Line V1.02 §2.2: individual addresses 1..247. */
     defaultUnitId: z.int().min(1).max(247),
     /** Some meters answer fewer than the protocol's 125 registers per read (§6.3). */
@@ -101,6 +125,13 @@ export const meterProfileSchema = z
         ctx.addIssue({ code: 'custom', path: ['registers', i, 'address'], message: `overlaps registers[${clash.i}]` });
       }
       spans.push({ fc: r.functionCode, start: r.address, end, i });
+      if (r.unit !== QUANTITY_UNITS[r.quantity]) {
+        ctx.addIssue({ code: 'custom', path: ['registers', i, 'unit'], message: `${r.quantity} is reported in ${QUANTITY_UNITS[r.quantity]}, not ${r.unit}` });
+      }
+      // Energy leaves the agent as an integer count of Wh (varh, VAh): never a multiple, never a fraction.
+      if (ENERGY_QUANTITIES.has(r.quantity) && r.scaler !== 0) {
+        ctx.addIssue({ code: 'custom', path: ['registers', i, 'scaler'], message: `${r.quantity} must have scaler 0 (integer ${r.unit})` });
+      }
     });
   });
 
@@ -112,7 +143,7 @@ export function registerWords(def: Pick<RegisterDef, 'type'>): 1 | 2 {
   return def.type === 'uint16' || def.type === 'int16' ? 1 : 2;
 }
 
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const part of path) out += typeof part === 'number' ? `[${part}]` : `${out ? '.' : ''}${String(part)}`;
   return out || '(root)';

@@ -32,6 +32,8 @@ export function physicalValue(def: RegisterDef, s: MeterSnapshot): number {
       const mWh = c === 2 ? exp : c === 15 ? imp + exp : c === 16 ? imp - exp : imp;
       return Number(mWh) / 1000;
     }
+    case 'transformer_ratio':
+      return 1; // a directly connected meter: no current or voltage transformer
     default:
       return 0; // reactive/apparent energy: this household does not model them
   }
