@@ -3,18 +3,19 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex, sha256, toHex } from '@meterseal/protocol';
-import { loadProfile } from '@meterseal/hardware';
+import { loadDlt645Profile, loadProfile } from '@meterseal/hardware';
 import type { Logger } from 'pino';
 import { AgentConfig, type AgentConfigInput } from './config.js';
 import { enrol, type Session } from './enrol.js';
 import { loadOrCreateKey } from './keystore.js';
+import { Dlt645MeterReader } from './dlt645/index.js';
 import { ModbusMeterReader, type ModbusPort } from './meter/index.js';
 import { Outbox, type OutboxCounts } from './outbox.js';
 import { buildReading, signReading, type Sample } from './reading-builder.js';
 import { RpcClient } from './rpc.js';
 import { Uplink, type UplinkStats } from './uplink.js';
 
-/** Anything that yields one scan of the meter's registers (Modbus today; DLMS and DL/T 645 later). */
+/** Anything that yields one scan of the meter's registers (Modbus RTU or DL/T 645-2007; DLMS later). */
 export interface MeterSource {
   open(): Promise<void>;
   read(): Promise<Sample[]>;
@@ -52,12 +53,25 @@ export interface AgentDeps {
   log: Logger;
   /** A meter source to use instead of a Modbus reader on config.serial.path (tests, in-process link). */
   source?: MeterSource;
-  /** A custom serial port (the in-process fallback link). */
+  /** A custom serial port (the in-process fallback link; either protocol's reader takes it). */
   port?: ModbusPort;
 }
 
 function defaultFirmwareHash(): Uint8Array {
   return sha256(readFileSync(new URL('../package.json', import.meta.url)));
+}
+
+/** serial.protocol "dlt645": a DL/T 645-2007 reader on serial.path (or on deps.port, the in-process link). */
+function dlt645Source(config: AgentConfig, deps: AgentDeps, log: Logger): MeterSource {
+  return new Dlt645MeterReader({
+    ...(config.serial.path !== undefined ? { path: config.serial.path } : {}),
+    ...(deps.port !== undefined ? { stream: deps.port } : {}),
+    address: config.serial.address!, // the config schema requires it for dlt645
+    baudRate: config.serial.baudRate,
+    profile: loadDlt645Profile(config.serial.profile),
+    timeoutMs: config.serial.timeoutMs,
+    log,
+  });
 }
 
 export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Promise<AgentHandle> {
@@ -69,6 +83,7 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Prom
 
   const source: MeterSource =
     deps.source ??
+    (config.serial.protocol === 'dlt645' ? dlt645Source(config, deps, log) : undefined) ??
     new ModbusMeterReader({
       ...(config.serial.path !== undefined ? { path: config.serial.path } : {}),
       ...(deps.port !== undefined ? { port: deps.port } : {}),

@@ -21,3 +21,30 @@ export { simulatorConfigSchema, parseSimulatorConfig, type SimulatorConfig, type
 export { startSimulator, type SimulatorHandle, type SimulatorOptions, type SimulatorStats } from './server.js';
 export { socatAvailable, createPtyPair, type PtyPair } from './pty.js';
 export { createInProcessLink, InProcessPort, type InProcessLink, type InProcessLinkOptions } from './link.js';
+// DL/T 645-2007: a virtual State Grid meter on a serial device or stream (its own slave-side codec).
+export {
+  startDlt645Simulator,
+  DLT645_ERR_NO_DATA,
+  DLT645_ERR_OTHER,
+  type Dlt645SimulatorHandle,
+  type Dlt645SimulatorOptions,
+  type Dlt645SimulatorStats,
+} from './dlt645/server.js';
+export {
+  dlt645SimulatorConfigSchema,
+  parseDlt645SimulatorConfig,
+  type Dlt645SimulatorConfig,
+  type Dlt645SimulatorConfigInput,
+} from './dlt645/config.js';
+export {
+  parseDlt645Frame,
+  encodeDlt645Frame,
+  dlt645Checksum,
+  dlt645Bcd,
+  dlt645AddressToWire,
+  dlt645DiFromData,
+  dlt645DiToData,
+  type Dlt645WireFrame,
+} from './dlt645/codec.js';
+export { Dlt645RequestFramer } from './dlt645/framer.js';
+export { TariffRegisters, tariffAt, registerValue } from './dlt645/registers.js';

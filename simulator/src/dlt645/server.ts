@@ -1,0 +1,157 @@
+// The virtual DL/T 645-2007 meter: one address on a serial device (or any duplex byte stream), answering
+// read data (§7.1) and read address (§7.4) from the shared MeterModel.
+import type { Duplex } from 'node:stream';
+import { SerialPort } from 'serialport';
+import type { Logger } from 'pino';
+import { loadDlt645Profile, type Dlt645IdentifierDef, type Dlt645Profile } from '@meterseal/hardware';
+import { SimulatorError } from '../errors.js';
+import { MeterModel } from '../meter-model.js';
+import { dlt645AddressToWire, dlt645Bcd, dlt645DiFromData, dlt645DiToData, encodeDlt645Frame, type Dlt645WireFrame } from './codec.js';
+import { parseDlt645SimulatorConfig, type Dlt645SimulatorConfig, type Dlt645SimulatorConfigInput } from './config.js';
+import { Dlt645RequestFramer } from './framer.js';
+import { TariffRegisters, checkProfileUnits, registerValue } from './registers.js';
+
+const READ_DATA = 0x11; // §7.1
+const READ_ADDRESS = 0x13; // §7.4
+const RESPONSE = 0x80; // §5.2.3 D7: slave → master
+const ABNORMAL = 0x40; // §5.2.3 D6: abnormal answer, data = error word
+export const DLT645_ERR_OTHER = 0x01; // error word bit 0: other error
+export const DLT645_ERR_NO_DATA = 0x02; // error word bit 1: no data requested
+
+export interface Dlt645SimulatorStats {
+  bytesReceived: number;
+  /** Checksum-valid frames taken off the line (any address). */
+  frames: number;
+  /** Normal answers sent (91H, 93H). */
+  responses: number;
+  /** Abnormal answers sent (D1H …) — e.g. error 02H for an unknown data identifier. */
+  errors: number;
+  /** Frames for another address: never answered. */
+  otherAddress: number;
+  /** Frames to the broadcast address 99..99 (§5.2.2): never answered. */
+  broadcasts: number;
+  /** Candidates dropped for a bad checksum (§5.2.6): never answered. */
+  checksumErrors: number;
+  /** Bytes skipped while resynchronising (not counting FEH wake-up bytes). */
+  discardedBytes: number;
+}
+
+export interface Dlt645SimulatorHandle {
+  readonly config: Dlt645SimulatorConfig;
+  readonly profile: Dlt645Profile;
+  readonly model: MeterModel;
+  /** The four tariff registers (forward active energy by time-of-use tariff). */
+  readonly tariffs: TariffRegisters;
+  stats(): Dlt645SimulatorStats;
+  /** Stops serving; closes the serial port it opened (a provided stream is left to its owner). */
+  close(): Promise<void>;
+}
+
+export interface Dlt645SimulatorOptions {
+  log: Logger;
+  /** Serve on this stream instead of opening config.path (e.g. the in-process link's serverStream). */
+  stream?: Duplex;
+  /** UTC epoch ms for the model; defaults to Date.now. */
+  clock?: () => number;
+}
+
+function openSerial(path: string, baudRate: number): Promise<SerialPort> {
+  // 8N1: ptys carry no parity; a real DL/T 645 meter uses 8E1 (DL/T 645-2007 §5.1).
+  const port = new SerialPort({ path, baudRate, dataBits: 8, parity: 'none', stopBits: 1, autoOpen: false });
+  return new Promise((resolve, reject) => {
+    port.open((err) => (err ? reject(new SimulatorError('PORT', `cannot open ${path}: ${err.message}`, { cause: err })) : resolve(port)));
+  });
+}
+
+export async function startDlt645Simulator(input: Dlt645SimulatorConfigInput, options: Dlt645SimulatorOptions): Promise<Dlt645SimulatorHandle> {
+  const config = parseDlt645SimulatorConfig(input);
+  const log = options.log.child({ component: 'dlt645-simulator', address: config.address });
+  let profile: Dlt645Profile;
+  try {
+    profile = loadDlt645Profile(config.profile);
+  } catch (err) {
+    throw new SimulatorError('PROFILE', `simulator: ${(err as Error).message}`, { cause: err });
+  }
+  checkProfileUnits(profile);
+  const byDi = new Map<string, Dlt645IdentifierDef>(profile.identifiers.map((d) => [d.di, d]));
+  const modelOptions = { seed: config.seed, loadScale: config.loadScale, initialEnergyWh: config.initialEnergyWh };
+  const model = new MeterModel(options.clock ? { ...modelOptions, clock: options.clock } : modelOptions);
+  const tariffs = new TariffRegisters(model.energyImportMilliWh());
+  const own = dlt645AddressToWire(config.address);
+  const framer = new Dlt645RequestFramer();
+  const counts = { bytesReceived: 0, frames: 0, responses: 0, errors: 0, otherAddress: 0, broadcasts: 0 };
+
+  let owned: SerialPort | undefined;
+  let transport: Duplex;
+  if (options.stream) transport = options.stream;
+  else if (config.path) transport = owned = await openSerial(config.path, config.baudRate);
+  else throw new SimulatorError('NO_TRANSPORT', 'simulator: config.path or options.stream is required');
+
+  const send = (control: number, data: Uint8Array): void => {
+    if ((control & ABNORMAL) !== 0) counts.errors++;
+    else counts.responses++;
+    // §5.2.2: the answer carries the meter's real address, whatever wildcard it was asked with.
+    transport.write(Buffer.from(encodeDlt645Frame({ addressWire: own, control, data }, config.preamble))); // one write per frame
+  };
+
+  const readData = (req: Dlt645WireFrame): void => {
+    const func = req.control & 0x1f;
+    const def = req.data.length === 4 ? byDi.get(dlt645DiFromData(req.data)) : undefined;
+    const snapshot = model.snapshot();
+    tariffs.update(snapshot);
+    const value = def ? registerValue(def, snapshot, tariffs) : undefined;
+    if (!def || value === undefined) {
+      send(RESPONSE | ABNORMAL | func, Uint8Array.of(DLT645_ERR_NO_DATA)); // §7.1 abnormal answer D1H, ERR 02H
+      return;
+    }
+    const bcd = dlt645Bcd(value, def.length, def.signed);
+    send(RESPONSE | func, Uint8Array.from([...dlt645DiToData(def.di), ...bcd])); // §7.1 normal answer 91H: DI + value
+  };
+
+  const handle = (req: Dlt645WireFrame): void => {
+    counts.frames++;
+    const a = req.addressWire;
+    if (a.every((b) => b === 0x99)) {
+      counts.broadcasts++; // broadcast commands (time, freeze) are never answered
+      return;
+    }
+    if (!a.every((b, i) => b === own[i] || b === 0xaa)) {
+      counts.otherAddress++;
+      return;
+    }
+    if ((req.control & RESPONSE) !== 0) return; // another slave's answer (or our own echo): not a request
+    if (req.control === READ_ADDRESS) send(RESPONSE | READ_ADDRESS, own); // §7.4: 93H, data = the address, A0 first
+    else if (req.control === READ_DATA) readData(req);
+    else send(RESPONSE | ABNORMAL | (req.control & 0x1f), Uint8Array.of(DLT645_ERR_OTHER)); // read-only meter
+  };
+
+  const onData = (chunk: Buffer): void => {
+    counts.bytesReceived += chunk.length;
+    for (const frame of framer.push(chunk)) handle(frame);
+  };
+  const onError = (err: Error): void => {
+    log.error({ err }, 'transport error');
+  };
+  transport.on('data', onData);
+  transport.on('error', onError);
+  log.info({ path: config.path ?? '(stream)', profile: profile.id }, 'DL/T 645 simulator serving');
+
+  let closed = false;
+  return {
+    config,
+    profile,
+    model,
+    tariffs,
+    stats: () => ({ ...counts, checksumErrors: framer.checksumErrors, discardedBytes: framer.discardedBytes }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      transport.off('data', onData);
+      if (owned?.isOpen) {
+        const port = owned;
+        await new Promise<void>((resolve) => port.close(() => resolve()));
+      } else transport.off('error', onError);
+      log.info('DL/T 645 simulator closed');
+    },
+  };
+}
