@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
 import { registerServices } from './commands/services.js';
+import { registerWitness } from './commands/witness.js';
 import { CliError } from './errors.js';
 
 const program = new Command('meterseal')
@@ -11,6 +12,7 @@ const program = new Command('meterseal')
   .showHelpAfterError('(add --help for usage)');
 registerDemo(program);
 registerServices(program);
+registerWitness(program);
 registerBench(program);
 
 try {

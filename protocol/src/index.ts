@@ -19,4 +19,5 @@ export * from './merkle/index.js';
 export * from './tiles/index.js';
 export * from './note.js';
 export * from './checkpoint.js';
+export * from './cosignature.js';
 export * from './topics.js';
