@@ -7,3 +7,4 @@ export * from './reading-builder.js';
 export * from './meter/index.js';
 export * from './dlt645/index.js';
 export * as hdlc from './dlms/hdlc/index.js';
+export * as cosem from './dlms/cosem/index.js';

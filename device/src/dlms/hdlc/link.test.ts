@@ -83,6 +83,14 @@ t.test('segmentation both ways: long requests in S-bit I frames, long answers po
   await link.disconnect();
 });
 
+t.test('a segmented answer larger than maxAnswerBytes ends in a LIMIT error instead of reading forever', async (t) => {
+  const server = new MiniServer({ answer: () => new Uint8Array(5000), maxInfoTx: 128 });
+  const { transport } = wire(server.handle);
+  const link = new HdlcLink(transport, { client: 0x10, server: serverAddress(1), maxAnswerBytes: 1000 });
+  await link.connect();
+  await t.rejects(link.send(Uint8Array.of(1, 2, 3)), { code: 'LIMIT' });
+});
+
 t.test('calls are serialized: two sends issued together both get their own answers', async (t) => {
   const server = new MiniServer({ answer: (r) => Uint8Array.from([...r].reverse()) });
   const link = new HdlcLink(wire(server.handle).transport, { client: 0x10, server: serverAddress(1) });

@@ -28,6 +28,9 @@ export interface HdlcLinkOptions {
   timeoutMs?: number;
   /** Extra attempts after a time-out or a negative answer; default 3. */
   retries?: number;
+  /** Largest reassembled answer accepted, in bytes; default 1 MiB. A server that never clears the S bit
+   *  would otherwise keep the link reading forever. */
+  maxAnswerBytes?: number;
 }
 
 export type LinkState = 'disconnected' | 'connected' | 'closed';
@@ -49,6 +52,7 @@ export class HdlcLink {
   private readonly proposal: HdlcParameters;
   private readonly timeoutMs: number;
   private readonly retries: number;
+  private readonly maxAnswerBytes: number;
   private readonly framer = new HdlcFramer();
   private readonly unsubscribe: (() => void) | undefined;
   private waiter: Waiter | undefined;
@@ -67,6 +71,7 @@ export class HdlcLink {
     this.negotiated = { ...this.proposal };
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.retries = options.retries ?? 3;
+    this.maxAnswerBytes = options.maxAnswerBytes ?? 1 << 20;
     const off = transport.onData((chunk) => {
       for (const r of this.framer.push(chunk)) this.dispatch(r);
     });
@@ -131,6 +136,7 @@ export class HdlcLink {
         this.vs = next;
       }
       const parts: Uint8Array[] = [];
+      let received = 0;
       for (;;) {
         if (answer === undefined || (answer.control.kind === 'I' && answer.control.ns !== this.vr)) {
           // Poll (RR, P=1) for the answer or its next segment (IEC 62056-46 §6.4.4, segmented transfer).
@@ -140,7 +146,13 @@ export class HdlcLink {
           }, () => this.rr());
         }
         this.vr = (this.vr + 1) % 8;
-        if (answer.information) parts.push(answer.information);
+        if (answer.information) {
+          received += answer.information.length;
+          if (received > this.maxAnswerBytes) {
+            throw new DlmsError('LIMIT', `segmented answer exceeds ${this.maxAnswerBytes} bytes; giving up on this server`);
+          }
+          parts.push(answer.information);
+        }
         if (!answer.format.segmented) break; // IEC 62056-46 §6.4.1.3: S = 0 marks the last segment
         answer = undefined;
       }
