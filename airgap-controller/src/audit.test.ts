@@ -13,6 +13,7 @@ const record = (windowId: string, event: 'open' | 'close'): AuditRecord => ({
   openedAt: '2025-06-01T02:00:00.000Z',
   closesAt: '2025-06-01T02:02:00.000Z',
   durationMs: event === 'close' ? 5 : null,
+  error: null,
   bytesToTarget: event === 'close' ? 1 : null,
   bytesFromTarget: event === 'close' ? 2 : null,
   closedBy: event === 'close' ? 'requested' : null,

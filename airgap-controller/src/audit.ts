@@ -9,20 +9,24 @@ import type { CloseReason } from './protocol.js';
 export interface AuditRecord {
   /** When this line's event happened, ISO-8601 UTC. */
   time: string;
-  event: 'open' | 'close';
+  /** "open-failed": the driver could not open (or verify) the gap, so no window opened. */
+  event: 'open' | 'close' | 'open-failed';
   windowId: string;
   /** The reason the collector gave when it asked for the window. */
   reason: string;
   driver: string;
-  relay: { host: string; port: number };
-  openedAt: string;
-  closesAt: string;
+  /** Where the collector reaches the ledger during the window (null on "open-failed"). */
+  relay: { host: string; port: number } | null;
+  openedAt: string | null;
+  closesAt: string | null;
   /** Milliseconds from open to close (close lines only). */
   durationMs: number | null;
   /** Bytes the relay carried towards the ledger and back during the window (close lines only; null if the driver cannot count). */
   bytesToTarget: number | null;
   bytesFromTarget: number | null;
   closedBy: CloseReason | null;
+  /** On "open-failed": the driver's error code and message; null otherwise. */
+  error: string | null;
 }
 
 /**

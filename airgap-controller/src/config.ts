@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AirgapError } from './errors.js';
+import { isIfName, isNetnsName, parseIpv4Cidr, sameSubnet } from './drivers/ip-command.js';
 import { isLoopbackAddress } from './loopback.js';
 
 /** Longest delay setTimeout honours (2^31 - 1 ms); a longer window would fire at once. */
@@ -17,26 +18,85 @@ const loopbackEndpoint = z.strictObject({
   port: port.default(0),
 });
 
-export const AirgapConfigSchema = z.strictObject({
-  /** Which isolation mechanism to drive. Only the software `relay` exists today (README §Security). */
-  driver: z.enum(['relay']).default('relay'),
+/** Fields every driver shares. */
+const common = {
   /** Where the controller listens for the collector's control connection. Loopback only. */
   control: loopbackEndpoint.prefault({}),
-  /** Where the relay listens while a window is open. Loopback only. */
-  relay: loopbackEndpoint.prefault({}),
-  /** The ledger's read-only HTTP query API, as reachable from this host. */
-  target: z.strictObject({
-    host: z.string().min(1),
-    port: port.min(1),
-  }),
   /** Hard upper bound on a window's life; a request may ask for less, never more. */
   maxWindowMs: z.number().int().min(1).max(MAX_TIMER_MS).default(120_000),
   /** Append-only JSON-lines audit file (created if missing, parent directories too). */
   auditLog: z.string().min(1),
+};
+
+const targetEndpoint = z.strictObject({ host: z.string().min(1), port: port.min(1) });
+
+/** `relay`: a userspace TCP relay on loopback (a software gap, README §Security). */
+const RelayConfigSchema = z.strictObject({
+  driver: z.literal('relay').default('relay'),
+  ...common,
+  /** Where the relay listens while a window is open. Loopback only. */
+  relay: loopbackEndpoint.prefault({}),
+  /** The ledger's read-only HTTP query API, as reachable from this host. */
+  target: targetEndpoint,
 });
+
+const netnsName = z.string().refine(isNetnsName, { message: 'must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}' });
+const ifName = z.string().refine(isIfName, { message: 'must match [A-Za-z0-9][A-Za-z0-9_.-]{0,14}' });
+const ipv4Cidr = z.string().refine((s) => parseIpv4Cidr(s) !== undefined, { message: 'must be an IPv4 address with prefix /1../31' });
+
+/** `netns`: a veth pair between two network namespaces, up only during a window. */
+const NetnsConfigSchema = z.strictObject({
+  driver: z.literal('netns'),
+  ...common,
+  netns: z
+    .strictObject({
+      ledgerNs: netnsName,
+      collectorNs: netnsName,
+      vethLedger: ifName,
+      vethCollector: ifName,
+      ledgerAddr: ipv4Cidr,
+      collectorAddr: ipv4Cidr,
+    })
+    .refine((n) => n.ledgerNs !== n.collectorNs, { message: 'ledgerNs and collectorNs must differ' })
+    .refine((n) => n.vethLedger !== n.vethCollector, { message: 'vethLedger and vethCollector must differ' })
+    .refine(
+      (n) => {
+        const [a, b] = [parseIpv4Cidr(n.ledgerAddr), parseIpv4Cidr(n.collectorAddr)];
+        return a !== undefined && b !== undefined && sameSubnet(a, b);
+      },
+      { message: 'ledgerAddr and collectorAddr must be different hosts in one subnet' },
+    ),
+  /** The ledger API as the collector namespace sees it; host defaults to ledgerAddr's address. */
+  target: z.strictObject({ host: z.string().min(1).optional(), port: port.min(1) }),
+});
+
+/** `gpio`: a physical relay on a GPIO line that connects the cable only during a window. */
+const GpioConfigSchema = z.strictObject({
+  driver: z.literal('gpio'),
+  ...common,
+  gpio: z.strictObject({
+    backend: z.enum(['sysfs', 'libgpiod']),
+    /** The chip for libgpiod ("gpiochip0"); recorded but unused by sysfs, whose line numbers are global. */
+    chip: z.string().regex(/^gpiochip[0-9]{1,3}$/).default('gpiochip0'),
+    /** The line offset on `chip` (libgpiod), or the global GPIO number (sysfs). */
+    line: z.number().int().min(0).max(65535),
+    /** true: the relay is energised (link connected) when the line is high. */
+    activeHigh: z.boolean().default(true),
+    /** sysfs only: the gpio class directory (default /sys/class/gpio). */
+    sysfsRoot: z.string().min(1).optional(),
+  }),
+  /** The ledger API that the physical link makes reachable; the collector connects here during a window. */
+  target: targetEndpoint,
+});
+
+export const AirgapConfigSchema = z.discriminatedUnion('driver', [RelayConfigSchema, NetnsConfigSchema, GpioConfigSchema]);
 
 export type AirgapConfig = z.output<typeof AirgapConfigSchema>;
 export type AirgapConfigInput = z.input<typeof AirgapConfigSchema>;
+export type RelayConfig = z.output<typeof RelayConfigSchema>;
+export type RelayConfigInput = z.input<typeof RelayConfigSchema>;
+export type NetnsConfig = z.output<typeof NetnsConfigSchema>;
+export type GpioConfig = z.output<typeof GpioConfigSchema>;
 
 /** Parses and defaults a config, throwing AirgapError CONFIG_INVALID that names each bad field. */
 export function parseAirgapConfig(input: unknown): AirgapConfig {

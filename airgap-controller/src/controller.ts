@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { AuditLog } from './audit.js';
 import { parseAirgapConfig, type AirgapConfigInput } from './config.js';
 import { ControlConnection } from './control-connection.js';
-import type { Endpoint } from './drivers/driver.js';
+import type { AirgapDriver, Endpoint } from './drivers/driver.js';
 import { AirgapError } from './errors.js';
 import { isLoopbackAddress } from './loopback.js';
 import { createDriver } from './drivers/create-driver.js';
@@ -35,10 +35,24 @@ function listen(server: Server, { host, port }: Endpoint): Promise<Endpoint> {
 }
 
 /** Starts the air-gap controller: the control port on loopback, the driver closed, the audit log open. */
-export async function startAirgap(configInput: AirgapConfigInput, { log }: { log: Logger }): Promise<AirgapHandle> {
+/**
+ * `driver` replaces the one the config names (tests, or an embedder with its own GpioLine); the config's
+ * driver section is still validated.
+ */
+export async function startAirgap(
+  configInput: AirgapConfigInput,
+  { log, driver: injected }: { log: Logger; driver?: AirgapDriver },
+): Promise<AirgapHandle> {
   const config = parseAirgapConfig(configInput);
+  const driver = injected ?? createDriver(config, log);
+  try {
+    await driver.init?.(); // fail-safe: the gap starts closed, verified, before anyone can ask for a window
+  } catch (cause) {
+    log.fatal({ err: cause, driver: driver.name }, 'driver could not force the gap closed at start');
+    throw new AirgapError('DRIVER_FAILED', `the ${driver.name} driver could not force the gap closed at start`, { cause });
+  }
   const audit = new AuditLog(config.auditLog);
-  const windows = new WindowManager(config, log, createDriver(config, log), audit);
+  const windows = new WindowManager(config, log, driver, audit);
   let nextConnection = 1;
   const server = createServer((socket: Socket) => {
     if (windows.shuttingDown || !isLoopbackAddress(socket.remoteAddress)) {
@@ -55,6 +69,7 @@ export async function startAirgap(configInput: AirgapConfigInput, { log }: { log
     controlAddress = await listen(server, config.control);
   } catch (cause) {
     audit.close();
+    await driver.dispose?.().catch((err: unknown) => log.fatal({ err }, 'driver dispose failed'));
     throw new AirgapError('LISTEN_FAILED', `cannot listen for control connections on ${config.control.host}:${config.control.port}`, { cause });
   }
   log.info({ control: controlAddress, driver: config.driver, target: config.target }, 'airgap controller listening');
@@ -69,6 +84,7 @@ export async function startAirgap(configInput: AirgapConfigInput, { log }: { log
         await windows.closeAll();
         for (const connection of windows.connections) connection.end();
         await serverClosed;
+        await driver.dispose?.().catch((err: unknown) => log.fatal({ err }, 'driver could not leave the gap closed at shutdown'));
         audit.close();
         log.info('airgap controller closed');
       })()),

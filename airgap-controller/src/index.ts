@@ -8,6 +8,9 @@ export {
   MAX_TIMER_MS,
   type AirgapConfig,
   type AirgapConfigInput,
+  type RelayConfig,
+  type NetnsConfig,
+  type GpioConfig,
 } from './config.js';
 export { openWindow, type OpenWindowOptions, type Window, type WindowEnd } from './client.js';
 export {
@@ -21,6 +24,11 @@ export {
 export type { AirgapDriver, Endpoint, Traffic } from './drivers/driver.js';
 export { RelayDriver, type RelayDriverOptions } from './drivers/relay.js';
 export { createDriver } from './drivers/create-driver.js';
+export { NetnsDriver, validateNetnsLayout, type NetnsDriverOptions, type NetnsLayout } from './drivers/netns.js';
+export { setupNetns, teardownNetns } from './drivers/netns-setup.js';
+export { GpioDriver, type GpioDriverOptions } from './drivers/gpio.js';
+export { SysfsGpioLine, openGpioLine, type GpioLine, type GpioLineConfig, type Level } from './drivers/gpio-line.js';
+export { LibgpiodLine, type LibgpiodLineOptions } from './drivers/gpio-libgpiod.js';
 export type { AuditRecord } from './audit.js';
 export {
   CLOSE_REASONS,

@@ -121,6 +121,7 @@ export class WindowManager implements ControlHandler {
       relay = await this.#driver.open();
     } catch (cause) {
       this.#log.error({ err: cause }, 'driver failed to open the gap');
+      this.#auditFailedOpen(reason, cause);
       throw new AirgapError('DRIVER_FAILED', `the ${this.#driver.name} driver could not open the gap`, { cause });
     }
     const openedAtMs = Date.now();
@@ -185,6 +186,31 @@ export class WindowManager implements ControlHandler {
     return window.closing;
   }
 
+  /** One "open-failed" line for an attempt the driver refused; a failed write is logged, not raised. */
+  #auditFailedOpen(reason: string, cause: unknown): void {
+    const error = cause instanceof AirgapError ? `${cause.code}: ${cause.message}` : String(cause);
+    const record: AuditRecord = {
+      time: iso(Date.now()),
+      event: 'open-failed',
+      windowId: randomUUID(),
+      reason,
+      driver: this.#driver.name,
+      relay: null,
+      openedAt: null,
+      closesAt: null,
+      durationMs: null,
+      bytesToTarget: null,
+      bytesFromTarget: null,
+      closedBy: null,
+      error,
+    };
+    try {
+      this.#audit.append(record);
+    } catch (err) {
+      this.#log.error({ err, record }, 'audit log write failed for a failed open');
+    }
+  }
+
   #record(window: ActiveWindow, event: 'open' | 'close', atMs: number, closedBy: CloseReason | null): AuditRecord {
     const traffic = event === 'close' ? (this.#driver.traffic?.() ?? null) : null;
     return {
@@ -200,6 +226,7 @@ export class WindowManager implements ControlHandler {
       bytesToTarget: traffic ? traffic.toTarget : null,
       bytesFromTarget: traffic ? traffic.fromTarget : null,
       closedBy,
+      error: null,
     };
   }
 

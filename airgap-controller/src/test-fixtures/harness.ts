@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { AuditRecord } from '../audit.js';
-import type { AirgapConfigInput } from '../config.js';
+import type { RelayConfigInput } from '../config.js';
 import { startAirgap, type AirgapHandle } from '../controller.js';
 import type { Endpoint } from '../drivers/driver.js';
 
@@ -151,7 +151,7 @@ export function readAudit(path: string): AuditRecord[] {
 export async function startController(
   t: Teardown,
   target: Endpoint,
-  overrides: Partial<AirgapConfigInput> = {},
+  overrides: Partial<RelayConfigInput> = {},
 ): Promise<{ airgap: AirgapHandle; auditLog: string }> {
   const auditLog = overrides.auditLog ?? tempAuditPath(t);
   const airgap = await startAirgap({ target, auditLog, ...overrides }, { log: silentLog });
