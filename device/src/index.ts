@@ -8,3 +8,4 @@ export * from './meter/index.js';
 export * from './dlt645/index.js';
 export * as hdlc from './dlms/hdlc/index.js';
 export * as cosem from './dlms/cosem/index.js';
+export * as provisioningConsole from './console/index.js';

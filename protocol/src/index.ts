@@ -21,3 +21,4 @@ export * from './note.js';
 export * from './checkpoint.js';
 export * from './cosignature.js';
 export * from './topics.js';
+export * from './technician.js';

@@ -11,6 +11,8 @@ export const RecordType = {
   Registration: 0x08,
   Delivery: 0x10,
   KeyAnnouncement: 0x11,
+  TechnicianCredential: 0x20,
+  ConsoleAuthorisation: 0x21,
 } as const;
 
 export type RecordTypeName = keyof typeof RecordType;
