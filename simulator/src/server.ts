@@ -1,6 +1,6 @@
 // The virtual meter: a Modbus RTU server on a serial device (or any duplex byte stream).
 import type { Duplex } from 'node:stream';
-import { SerialPort } from 'serialport';
+import { openServingTransport } from './transport.js';
 import type { Logger } from 'pino';
 import { loadProfile, type MeterProfile } from '@meterseal/hardware';
 import { parseSimulatorConfig, type SimulatorConfig, type SimulatorConfigInput } from './config.js';
@@ -47,14 +47,6 @@ export interface SimulatorOptions {
   clock?: () => number;
 }
 
-function openSerial(path: string, baudRate: number): Promise<SerialPort> {
-  // 8N1: ptys refuse parity settings; a real DDSU666 set to n.1 uses the same framing.
-  const port = new SerialPort({ path, baudRate, dataBits: 8, parity: 'none', stopBits: 1, autoOpen: false });
-  return new Promise((resolve, reject) => {
-    port.open((err) => (err ? reject(new SimulatorError('PORT', `cannot open ${path}: ${err.message}`, { cause: err })) : resolve(port)));
-  });
-}
-
 export async function startSimulator(input: SimulatorConfigInput, options: SimulatorOptions): Promise<SimulatorHandle> {
   const config = parseSimulatorConfig(input);
   const log = options.log.child({ component: 'simulator', unitId: config.unitId });
@@ -70,11 +62,9 @@ export async function startSimulator(input: SimulatorConfigInput, options: Simul
   const framer = new RtuRequestFramer();
   const counts = { bytesReceived: 0, frames: 0, responses: 0, exceptions: 0, otherUnit: 0, broadcasts: 0, malformed: 0 };
 
-  let owned: SerialPort | undefined;
-  let transport: Duplex;
-  if (options.stream) transport = options.stream;
-  else if (config.path) transport = owned = await openSerial(config.path, config.baudRate);
-  else throw new SimulatorError('NO_TRANSPORT', 'simulator: config.path or options.stream is required');
+  const serving = await openServingTransport(config.path, config.baudRate, options.stream);
+  const transport: Duplex = serving.stream;
+  const owned = options.stream === undefined;
 
   const send = (bytes: Uint8Array): void => {
     transport.write(Buffer.from(bytes)); // one write per frame: the in-process link relies on it
@@ -147,11 +137,8 @@ export async function startSimulator(input: SimulatorConfigInput, options: Simul
       if (closed) return;
       closed = true;
       transport.off('data', onData);
-      if (owned?.isOpen) {
-        const port = owned;
-        await new Promise<void>((resolve) => port.close(() => resolve()));
-      }
-      else transport.off('error', onError); // our listener stays on a port we closed, in case it reports late
+      if (owned) await serving.release(); // our error listener stays on a port we closed, in case it reports late
+      else transport.off('error', onError);
       log.info('simulator closed');
     },
   };

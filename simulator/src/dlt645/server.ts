@@ -1,7 +1,7 @@
 // The virtual DL/T 645-2007 meter: one address on a serial device (or any duplex byte stream), answering
 // read data (§7.1) and read address (§7.4) from the shared MeterModel.
 import type { Duplex } from 'node:stream';
-import { SerialPort } from 'serialport';
+import { openServingTransport } from '../transport.js';
 import type { Logger } from 'pino';
 import { loadDlt645Profile, type Dlt645IdentifierDef, type Dlt645Profile } from '@meterseal/hardware';
 import { SimulatorError } from '../errors.js';
@@ -55,14 +55,6 @@ export interface Dlt645SimulatorOptions {
   clock?: () => number;
 }
 
-function openSerial(path: string, baudRate: number): Promise<SerialPort> {
-  // 8N1: ptys carry no parity; a real DL/T 645 meter uses 8E1 (DL/T 645-2007 §5.1).
-  const port = new SerialPort({ path, baudRate, dataBits: 8, parity: 'none', stopBits: 1, autoOpen: false });
-  return new Promise((resolve, reject) => {
-    port.open((err) => (err ? reject(new SimulatorError('PORT', `cannot open ${path}: ${err.message}`, { cause: err })) : resolve(port)));
-  });
-}
-
 export async function startDlt645Simulator(input: Dlt645SimulatorConfigInput, options: Dlt645SimulatorOptions): Promise<Dlt645SimulatorHandle> {
   const config = parseDlt645SimulatorConfig(input);
   const log = options.log.child({ component: 'dlt645-simulator', address: config.address });
@@ -81,11 +73,9 @@ export async function startDlt645Simulator(input: Dlt645SimulatorConfigInput, op
   const framer = new Dlt645RequestFramer();
   const counts = { bytesReceived: 0, frames: 0, responses: 0, errors: 0, otherAddress: 0, broadcasts: 0 };
 
-  let owned: SerialPort | undefined;
-  let transport: Duplex;
-  if (options.stream) transport = options.stream;
-  else if (config.path) transport = owned = await openSerial(config.path, config.baudRate);
-  else throw new SimulatorError('NO_TRANSPORT', 'simulator: config.path or options.stream is required');
+  const serving = await openServingTransport(config.path, config.baudRate, options.stream);
+  const transport: Duplex = serving.stream;
+  const owned = options.stream === undefined;
 
   const send = (control: number, data: Uint8Array): void => {
     if ((control & ABNORMAL) !== 0) counts.errors++;
@@ -147,10 +137,8 @@ export async function startDlt645Simulator(input: Dlt645SimulatorConfigInput, op
       if (closed) return;
       closed = true;
       transport.off('data', onData);
-      if (owned?.isOpen) {
-        const port = owned;
-        await new Promise<void>((resolve) => port.close(() => resolve()));
-      } else transport.off('error', onError);
+      if (owned) await serving.release(); // our error listener stays on a port we closed, in case it reports late
+      else transport.off('error', onError);
       log.info('DL/T 645 simulator closed');
     },
   };
