@@ -19,8 +19,10 @@ const METER_TOPICS = `${TOPIC_ROOT}/meter/`;
 export interface EmbeddedBroker {
   url: string;
   port: number;
-  /** Credentials for the ledger's own client. */
+  /** Credentials for the ledger's own client (over a socket; the ledger itself attaches in process). */
   credentials: { username: string; password: string };
+  /** The aedes instance, for the ledger's in-process side (embedded-transport.ts). */
+  aedes: Aedes;
   close(): Promise<void>;
 }
 
@@ -88,6 +90,7 @@ export async function startEmbeddedBroker(opts: { host: string; port: number; lo
     url: `mqtt://${hostInUrl}:${port}`,
     port,
     credentials: { username: LEDGER_USERNAME, password },
+    aedes: broker,
     close() {
       closing ??= (async () => {
         const serverClosed = new Promise<void>((r) => server.close(() => r()));

@@ -14,6 +14,7 @@ t.test('defaults', async (t) => {
     challengeTtlMs: 30000,
     bindWindowMs: 300000,
     maxRangePerRequest: 10000,
+    ingest: { maxGroup: 512 },
   });
   t.same(parseLedgerConfig(c), c, 'a parsed config parses to itself');
 });
@@ -33,4 +34,6 @@ t.test('errors name the field', async (t) => {
   t.throws(() => parseLedgerConfig({ dataDir: '/d', origin: 'has space' }), /origin: must contain no whitespace/);
   t.throws(() => parseLedgerConfig({ dataDir: '/d', bogus: 1 }), /bogus/);
   t.ok(LedgerConfigSchema.safeParse({ dataDir: '/d', mqtt: { port: 0 }, http: { port: 0 } }).success, 'port 0 = ephemeral');
+  t.throws(() => parseLedgerConfig({ dataDir: '/d', ingest: { maxGroup: 0 } }), /ingest\.maxGroup/);
+  t.equal(parseLedgerConfig({ dataDir: '/d', ingest: { verifyWorkers: 0 } }).ingest.verifyWorkers, 0, '0: verify on the event loop');
 });

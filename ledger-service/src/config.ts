@@ -60,6 +60,15 @@ export const LedgerConfigSchema = z
     bindWindowMs: z.number().int().min(1).max(86_400_000).default(300_000),
     /** Largest to-from of GET /v1/anchors. */
     maxRangePerRequest: z.number().int().min(1).max(1_000_000).default(10_000),
+    /** Anchor ingest (group commit, anchor-ingest.ts). */
+    ingest: z
+      .strictObject({
+        /** Most anchors appended in one transaction. */
+        maxGroup: z.number().int().min(1).max(10_000).default(512),
+        /** Threads verifying signatures of large groups; default: cores − 1, at least 1. 0: on the event loop. */
+        verifyWorkers: z.number().int().min(0).max(64).optional(),
+      })
+      .prefault({}),
   })
   .transform((c) => ({ ...c, whitelistFile: c.whitelistFile ?? join(c.dataDir, 'whitelist.json') }));
 

@@ -28,6 +28,7 @@ export const LOCAL_ERROR_CODES = [
   'STORE_MISMATCH', // the data directory's log was made with another origin or ledger key
   'STORE_CORRUPT', // a Merkle node or entry that must exist is missing
   'STORE_APPEND_RACE', // append at an index that is not the current tree size
+  'STORE_BAD_ENTRY', // an anchor append whose entry is not the signed anchor its index row describes
   'OUT_OF_RANGE', // a proof asked for a tree size or index beyond the log
   'LISTEN_FAILED', // the broker or the HTTP server could not bind its port
   'MQTT_CONNECT_FAILED', // the ledger could not connect to its broker

@@ -1,11 +1,14 @@
 // The append-only log (docs/protocol.md §10): RFC 9162 §2.1 Merkle tree over the entries in the store,
 // C2SP tlog-checkpoints signed as C2SP signed notes, inclusion and consistency proofs. Every Merkle
 // computation is the protocol package's; this file only wires it to the store.
-import {
-  consistencyProof, inclusionProof, leafHash, nodesForAppend, rootAt, signCheckpoint, type NoteSigner,
-} from '@meterseal/protocol';
+import { consistencyProof, inclusionProof, rootAt, signCheckpoint, type NoteSigner } from '@meterseal/protocol';
 import { LedgerError } from './errors.js';
 import type { AppendEffect, LedgerStore, StoredCheckpoint } from './store.js';
+
+export interface PendingEntry {
+  entry: Uint8Array;
+  effect: AppendEffect;
+}
 
 export class LedgerLog {
   constructor(
@@ -28,10 +31,18 @@ export class LedgerLog {
     if (expectedIndex !== undefined && expectedIndex !== index) {
       throw new LedgerError('STORE_APPEND_RACE', `expected to append at ${expectedIndex} but the log has ${index} entries`);
     }
-    const leaf = leafHash(entry); // RFC 9162 §2.1.1: SHA-256(0x00 || entry)
-    const nodes = nodesForAppend(this.store, index, leaf);
-    this.store.append({ index, entry, leafHash: leaf, nodes, effect });
+    this.store.append({ index, entry, effect }); // the store hashes the leaf, RFC 9162 §2.1.1
     return index;
+  }
+
+  /**
+   * Appends entries in order in ONE durable transaction (group commit) and returns the leaf index of the
+   * first; entry i gets first + i. All or nothing: when it throws, nothing was appended.
+   */
+  appendBatch(entries: readonly PendingEntry[]): bigint {
+    const first = this.store.treeSize();
+    this.store.appendBatch(entries.map((e, i) => ({ index: first + BigInt(i), entry: e.entry, effect: e.effect })));
+    return first;
   }
 
   entry(index: bigint): Uint8Array | undefined {

@@ -15,12 +15,18 @@ export interface TransportOptions {
   password?: string;
   log: Logger;
   onMessage(msg: InboundMessage): Promise<void>;
+  /** Backpressure: a promise to wait for before the next message is read (and this one acknowledged). */
+  room?(): Promise<void> | undefined;
 }
 
-export interface MqttTransport {
-  client: MqttClient;
+/** How the router's answers leave, whatever carries them. */
+export interface LedgerTransport {
   publish(m: OutboundMessage): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface MqttTransport extends LedgerTransport {
+  client: MqttClient;
 }
 
 /**
@@ -53,9 +59,18 @@ export async function connectTransport(o: TransportOptions): Promise<MqttTranspo
   client.on('error', (err) => o.log.error({ err: describe(err) }, 'mqtt client error'));
   client.on('reconnect', () => o.log.warn({ url: o.url }, 'mqtt reconnecting'));
 
-  // Handlers run synchronously inside onMessage, so each request is decided and committed before the next
-  // 'message' event; only the publishing of answers is left in flight (tracked for close()).
+  // Requests are decided in arrival order (anchors in groups, anchor-ingest.ts); their answers are left in
+  // flight, tracked for close().
   const inflight = new Set<Promise<void>>();
+  // mqtt.js reads the next packet only after handleMessage's callback: holding it slows a flooding sender.
+  const room = o.room;
+  if (room) {
+    client.handleMessage = (_packet, callback) => {
+      const wait = room();
+      if (wait) void wait.then(() => callback());
+      else callback();
+    };
+  }
   client.on('message', (topic, payload, packet) => {
     const props = packet.properties;
     const msg: InboundMessage = { topic, payload: new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength) };

@@ -2,12 +2,14 @@
 // to the meter's response topic meterseal/v1/meter/<meterId>/response — which works on MQTT 3.1.1 (the
 // embedded aedes) — or, when the request came over MQTT 5 with a Response Topic, to that topic with the
 // request's Correlation Data echoed (MQTT 5.0 §4.10, MQTT-3.3.2-15/16). Payloads are hostile: nothing a
-// publisher sends can make dispatch throw; every refusal is counted by code and logged at warn.
+// publisher sends can make dispatch throw; every refusal is counted by code and logged at warn. Anchors go
+// through group commit (anchor-ingest.ts); every other request runs after the anchors that arrived before it.
 import type { Logger } from 'pino';
 import { LedgerTopics, TOPIC_ROOT, responseTopic, type RpcOp } from '@meterseal/protocol';
 import { LedgerError, Rejection, describe, type RejectionCode } from './errors.js';
 import { peekRecord, type Handler, type LedgerDeps, type RequestContext } from './handlers/context.js';
-import { anchorTopicMeterId, handleAnchor } from './handlers/anchor.js';
+import { AnchorIngest } from './anchor-ingest.js';
+import { anchorTopicMeterId } from './handlers/anchor.js';
 import { handleAuth } from './handlers/auth.js';
 import { handleBind } from './handlers/bind.js';
 import { handleChallenge } from './handlers/challenge.js';
@@ -42,7 +44,8 @@ interface Route {
   match(topic: string): boolean;
   /** Best effort, before anything is checked: who to answer and what to call the request (ref). */
   peek(ctx: RequestContext, payload: Uint8Array): void;
-  handler: Handler;
+  /** Absent for anchors, which AnchorIngest takes. */
+  handler?: Handler;
 }
 
 /** Signed identity records start with type, version and the meter id (docs/protocol.md §5–7). */
@@ -60,7 +63,7 @@ const peekAnchor = (ctx: RequestContext, payload: Uint8Array): void => {
 };
 
 const ROUTES: Route[] = [
-  { op: 'anchor', match: (t) => t.startsWith(LedgerTopics.anchorPrefix), peek: peekAnchor, handler: handleAnchor },
+  { op: 'anchor', match: (t) => t.startsWith(LedgerTopics.anchorPrefix), peek: peekAnchor },
   { op: 'register', match: (t) => t === LedgerTopics.register, peek: peekMeter, handler: handleRegister },
   { op: 'challenge', match: (t) => t === LedgerTopics.challenge, peek: () => undefined, handler: handleChallenge },
   { op: 'auth', match: (t) => t === LedgerTopics.auth, peek: peekMeter, handler: handleAuth },
@@ -81,6 +84,7 @@ export class RpcRouter {
     private readonly publish: Publish,
     private readonly onReject: (code: RejectionCode) => void,
     private readonly now: () => number,
+    readonly ingest = new AnchorIngest(deps, { maxGroup: 512 }),
   ) {}
 
   /** Handles one request and publishes its answer. Never throws. */
@@ -88,7 +92,7 @@ export class RpcRouter {
     const route = ROUTES.find((r) => r.match(msg.topic));
     if (!route) return; // not a request topic (the subscriptions make this unreachable)
     const ctx: RequestContext = { op: route.op, topic: msg.topic, ref: route.op === 'anchor' ? '' : route.op, nowMs: this.now() };
-    const body = this.run(route, ctx, msg.payload);
+    const body = await this.run(route, ctx, msg.payload);
     const address = this.address(ctx, msg);
     if (!address) {
       this.deps.logger.warn({ op: ctx.op, topic: msg.topic }, 'no meter id and no MQTT 5 response topic: response dropped');
@@ -101,14 +105,15 @@ export class RpcRouter {
     }
   }
 
-  private run(route: Route, ctx: RequestContext, payload: Uint8Array): Record<string, unknown> {
+  private async run(route: Route, ctx: RequestContext, payload: Uint8Array): Promise<Record<string, unknown>> {
     const head = { op: ctx.op };
     try {
       route.peek(ctx, payload);
       if (payload.length > MAX_REQUEST_BYTES) {
         throw new Rejection('MALFORMED', `payload of ${payload.length} bytes exceeds the ${MAX_REQUEST_BYTES}-byte limit`);
       }
-      const fields = route.handler(ctx, payload, this.deps);
+      const handler = route.handler;
+      const fields = handler ? await this.ingest.exclusive(() => handler(ctx, payload, this.deps)) : await this.ingest.anchor(ctx, payload);
       return { ...head, ref: ctx.ref, ok: true, ...fields };
     } catch (err) {
       const rejection =

@@ -1,14 +1,18 @@
 // startLedger: keys, whitelist, store, log, the embedded broker (or an external one), the request router,
 // the checkpoint timer and the query API, closed in reverse order.
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
+import { AnchorIngest } from './anchor-ingest.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { parseLedgerConfig, type LedgerConfig, type LedgerConfigInput } from './config.js';
 import { openLedgerCore } from './core.js';
 import { describe } from './errors.js';
 import { startHttp, type HttpServer } from './http.js';
-import { connectTransport, type MqttTransport } from './mqtt-transport.js';
-import { RpcRouter } from './rpc.js';
+import { attachToBroker } from './embedded-transport.js';
+import { connectTransport, type LedgerTransport } from './mqtt-transport.js';
+import { RpcRouter, type InboundMessage } from './rpc.js';
 import type { LedgerStats } from './stats.js';
+import { VerifyPool } from './verify-pool.js';
 
 export interface LedgerHandle {
   /** Where meters connect (the embedded broker's actual port, or the external url). */
@@ -73,14 +77,15 @@ export async function startLedger(input: LedgerConfigInput, options: LedgerOptio
       closers.push(() => broker!.close());
     }
     const mqttUrl = broker ? broker.url : config.mqtt.url!;
-    const router = new RpcRouter(deps, (m) => transport.publish(m), (code) => stats.reject(code), now);
-    const transport: MqttTransport = await connectTransport({
-      url: mqttUrl,
-      protocolVersion: broker ? 4 : (config.mqtt.protocolVersion ?? 5),
-      ...(broker ? broker.credentials : {}),
-      log: logger,
-      onMessage: (m) => router.dispatch(m),
-    });
+    const pool = new VerifyPool(config.ingest.verifyWorkers ?? Math.max(1, availableParallelism() - 1));
+    closers.push(() => pool.close());
+    pool.start();
+    const ingest = new AnchorIngest(deps, { maxGroup: config.ingest.maxGroup, pool });
+    const router = new RpcRouter(deps, (m) => transport.publish(m), (code) => stats.reject(code), now, ingest);
+    const onMessage = (m: InboundMessage): Promise<void> => router.dispatch(m);
+    const transport: LedgerTransport = broker
+      ? await attachToBroker(broker.aedes, { log: logger, onMessage, room: () => ingest.room() })
+      : await connectTransport({ url: mqttUrl, protocolVersion: config.mqtt.protocolVersion ?? 5, log: logger, onMessage, room: () => ingest.room() });
     closers.push(() => transport.close());
 
     const http: HttpServer = await startHttp(

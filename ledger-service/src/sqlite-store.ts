@@ -1,8 +1,12 @@
 // LedgerStore on SQLite (better-sqlite3): WAL, synchronous=FULL, so a committed append survives power loss
-// (https://www.sqlite.org/pragma.html#pragma_synchronous). u64 sequence numbers are stored as 8-byte
-// big-endian BLOBs: SQLite INTEGER is signed 64-bit, and BLOBs compare by memcmp, so order is kept.
+// (https://www.sqlite.org/pragma.html#pragma_synchronous). appendBatch writes any number of entries in ONE
+// transaction — one fsync for the whole group (group commit, anchor-ingest.ts). Anchor entries are kept as
+// their parts (sqlite-anchors.ts), Merkle nodes only at tile levels (merkle-nodes.ts); see sqlite-schema.ts.
 import Database from 'better-sqlite3';
 import { LedgerError } from './errors.js';
+import { MerkleNodes } from './merkle-nodes.js';
+import { AnchorRows, bytes } from './sqlite-anchors.js';
+import { migrateFromV1 } from './sqlite-migrate.js';
 import { SCHEMA, SCHEMA_VERSION, readers, writers } from './sqlite-schema.js';
 import {
   COUNTERS,
@@ -16,17 +20,7 @@ function u64Blob(v: bigint): Buffer {
   return b;
 }
 
-function blobU64(b: Buffer): bigint {
-  return b.readBigUInt64BE(0);
-}
-
 type Row = Record<string, unknown>;
-
-/** A BLOB column as a plain Uint8Array (better-sqlite3 returns Buffers; no copy). */
-function bytes(v: unknown): Uint8Array {
-  const b = v as Buffer;
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
 
 function meterRow(r: Row): MeterRow {
   return {
@@ -44,18 +38,8 @@ function bindingRow(r: Row): BindingRow {
     meterId: r.meter_id as string,
     keyId: bytes(r.key_id),
     sessionPublicKey: bytes(r.session_pub),
-    firstSeq: blobU64(r.first_seq as Buffer),
+    firstSeq: (r.first_seq as Buffer).readBigUInt64BE(0),
     leafIndex: r.leaf_index as bigint,
-  };
-}
-
-function anchorRow(r: Row): AnchorRow {
-  return {
-    meterId: r.meter_id as string,
-    seq: blobU64(r.seq as Buffer),
-    leafIndex: r.leaf_index as bigint,
-    readingHash: bytes(r.reading_hash),
-    keyId: bytes(r.key_id),
   };
 }
 
@@ -70,6 +54,9 @@ export class SqliteStore implements LedgerStore {
   private size: bigint;
   private readonly readonly: boolean;
   private readonly q: ReturnType<typeof readers>;
+  private w?: ReturnType<typeof writers>;
+  private readonly anchors: AnchorRows;
+  private readonly merkle: MerkleNodes;
 
   constructor(readonly path: string, options: SqliteStoreOptions = {}) {
     this.readonly = options.readonly ?? false;
@@ -79,14 +66,31 @@ export class SqliteStore implements LedgerStore {
       if (!options.readonly) {
         this.db.pragma('journal_mode = WAL');
         this.db.pragma('synchronous = FULL');
+        const v = this.db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'meta'").get()
+          ? (this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as Row | undefined)
+          : undefined;
+        if (v?.value === '1') migrateFromV1(this.db);
+        else if (v !== undefined && v.value !== SCHEMA_VERSION) {
+          throw new LedgerError('STORE_MISMATCH', `${path}: schema version ${String(v.value)}, expected ${SCHEMA_VERSION}`);
+        }
         this.db.exec(SCHEMA);
-        const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as Row | undefined;
         if (v === undefined) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', SCHEMA_VERSION);
-        else if (v.value !== SCHEMA_VERSION) throw new LedgerError('STORE_MISMATCH', `${path}: schema version ${String(v.value)}, expected ${SCHEMA_VERSION}`);
       }
       this.db.pragma('busy_timeout = 5000');
+      const version = (this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as Row | undefined)?.value;
+      if (version !== SCHEMA_VERSION) {
+        throw new LedgerError('STORE_MISMATCH', `${path}: schema version ${String(version)}, expected ${SCHEMA_VERSION} (a ledger opening it for writing migrates version 1)`);
+      }
       this.q = readers(this.db);
+      this.anchors = new AnchorRows(this.q, () => this.writers(), !this.readonly);
       this.size = this.readSize();
+      this.merkle = new MerkleNodes({
+        path,
+        size: () => this.treeSize(),
+        entries: (from, count) => this.getEntries(from, count),
+        storedNodes: (level, from, count) => this.storedNodes(level, from, count),
+      });
+      if (!this.readonly) this.merkle.loadEdge();
     } catch (err) {
       this.db.close();
       throw err;
@@ -96,6 +100,10 @@ export class SqliteStore implements LedgerStore {
   private readSize(): bigint {
     const m = (this.q.maxIdx.get() as Row).m as bigint | null;
     return m === null ? 0n : m + 1n;
+  }
+
+  private writers() {
+    return (this.w ??= writers(this.db));
   }
 
   getMeta(key: string): string | undefined {
@@ -112,82 +120,94 @@ export class SqliteStore implements LedgerStore {
   }
 
   getNode(level: number, index: bigint): Uint8Array {
-    const r = this.q.node.get(level, index) as Row | undefined;
-    if (!r) throw new LedgerError('STORE_CORRUPT', `Merkle node (level ${level}, index ${index}) is missing from ${this.path}`);
-    return bytes(r.hash);
-  }
-
-  getEntry(index: bigint): Uint8Array | undefined {
-    const r = this.q.entry.get(index) as Row | undefined;
-    return r && bytes(r.entry);
+    return this.merkle.getNode(level, index);
   }
 
   getNodes(level: number, from: bigint, count: number): Uint8Array[] {
-    const rows = this.q.nodeRange.all(level, from, from + BigInt(count)) as Row[];
+    return this.merkle.getNodes(level, from, count);
+  }
+
+  private storedNodes(level: number, from: bigint, count: number): Uint8Array[] {
+    const rows = (count === 1 ? [this.q.node.get(level, from)].filter(Boolean) : this.q.nodeRange.all(level, from, from + BigInt(count))) as Row[];
     if (rows.length !== count) {
       throw new LedgerError('STORE_CORRUPT', `Merkle nodes (level ${level}, indexes ${from}..${from + BigInt(count) - 1n}): ${rows.length} of ${count} in ${this.path}`);
     }
     return rows.map((r) => bytes(r.hash));
   }
 
+  getEntry(index: bigint): Uint8Array | undefined {
+    const a = this.q.anchorAt.get(index) as Row | undefined;
+    if (a) return this.anchors.entry(a);
+    const r = this.q.entry.get(index) as Row | undefined;
+    return r && bytes(r.entry);
+  }
+
   getEntries(from: bigint, count: number): Uint8Array[] {
-    const rows = this.q.entryRange.all(from, from + BigInt(count)) as Row[];
-    if (rows.length !== count) {
-      throw new LedgerError('STORE_CORRUPT', `entries ${from}..${from + BigInt(count) - 1n}: ${rows.length} of ${count} in ${this.path}`);
-    }
-    return rows.map((r) => bytes(r.entry));
+    const out: Uint8Array[] = new Array<Uint8Array>(count);
+    const to = from + BigInt(count);
+    let found = 0;
+    for (const r of this.q.entryRange.all(from, to) as Row[]) (out[Number((r.idx as bigint) - from)] = bytes(r.entry)), found++;
+    for (const r of this.q.anchorRangeByIdx.all(from, to) as Row[]) (out[Number((r.idx as bigint) - from)] = this.anchors.entry(r)), found++;
+    if (found !== count) throw new LedgerError('STORE_CORRUPT', `entries ${from}..${to - 1n}: ${found} of ${count} in ${this.path}`);
+    return out;
   }
 
-  private w?: ReturnType<typeof writers>;
-
-  private writers() {
-    return (this.w ??= writers(this.db));
-  }
-
-  private applyEffect(idx: bigint, e: AppendEffect): void {
+  private applyEffect(idx: bigint, e: AppendEffect, counts: Map<string, number>): void {
     const w = this.writers();
+    const count = (name: string): void => void counts.set(name, (counts.get(name) ?? 0) + 1);
     switch (e.kind) {
       case 'registration': {
         const m = e.meter;
         w.meter.run(m.meterId, m.identityPublicKey, idx, m.registeredAtMs, m.certificate, m.certificateSignature);
-        w.counter.run(COUNTERS.registrations, 1);
-        return;
+        return count(COUNTERS.registrations);
       }
       case 'auth':
         if (e.passed) w.authPass.run(idx, e.meterId, e.atMs);
-        w.counter.run(e.passed ? COUNTERS.authPassed : COUNTERS.authFailed, 1);
-        return;
+        return count(e.passed ? COUNTERS.authPassed : COUNTERS.authFailed);
       case 'binding': {
         const b = e.binding;
         if (w.useAuth.run(idx, e.authLeafIndex).changes !== 1) {
           throw new LedgerError('STORE_APPEND_RACE', `authentication at leaf ${e.authLeafIndex} is unknown or already used`);
         }
         w.binding.run(b.meterId, b.keyId, b.sessionPublicKey, u64Blob(b.firstSeq), idx);
-        w.counter.run(COUNTERS.bindings, 1);
-        return;
+        return count(COUNTERS.bindings);
       }
-      case 'anchor': {
-        const a = e.anchor;
-        w.anchor.run(a.meterId, u64Blob(a.seq), idx, a.readingHash, a.keyId);
-        w.counter.run(COUNTERS.anchored, 1);
-        return;
-      }
+      case 'anchor':
+        return count(COUNTERS.anchored); // the row itself is the entry (sqlite-anchors.ts)
     }
   }
 
   append(req: AppendRequest): void {
+    this.appendBatch([req]);
+  }
+
+  appendBatch(reqs: readonly AppendRequest[]): void {
+    if (reqs.length === 0) return;
     const w = this.writers();
-    this.db.transaction(() => {
-      // Read under the write lock (BEGIN IMMEDIATE): another process on the same file cannot slip in.
-      const size = this.readSize();
-      if (req.index !== size || size !== this.size) {
-        throw new LedgerError('STORE_APPEND_RACE', `append at index ${req.index} but the tree has ${size} entries`);
-      }
-      w.entry.run(req.index, req.entry, req.leafHash);
-      for (const n of req.nodes) w.node.run(n.level, n.index, n.hash);
-      this.applyEffect(req.index, req.effect);
-    }).immediate();
-    this.size = req.index + 1n;
+    try {
+      this.db.transaction(() => {
+        // Read under the write lock (BEGIN IMMEDIATE): another process on the same file cannot slip in.
+        const size = this.readSize();
+        if (size !== this.size) throw new LedgerError('STORE_APPEND_RACE', `the tree has ${size} entries on disk but ${this.size} in memory`);
+        const counts = new Map<string, number>();
+        let index = size;
+        for (const req of reqs) {
+          if (req.index !== index) throw new LedgerError('STORE_APPEND_RACE', `append at index ${req.index} but the tree has ${index} entries`);
+          if (req.effect.kind === 'anchor') this.anchors.insert(index, req.entry, req.effect.anchor);
+          else w.entry.run(index, req.entry);
+          this.applyEffect(index, req.effect, counts);
+          for (const n of this.merkle.append(index, req.entry)) w.node.run(n.level, n.index, n.hash);
+          index++;
+        }
+        for (const [name, n] of counts) w.counter.run(name, n);
+      }).immediate();
+    } catch (err) {
+      // Rolled back: forget numbers interned and Merkle edge moved inside the transaction.
+      this.anchors.forget();
+      this.merkle.loadEdge();
+      throw err;
+    }
+    this.size += BigInt(reqs.length);
   }
 
   getMeter(meterId: string): MeterRow | undefined {
@@ -225,17 +245,15 @@ export class SqliteStore implements LedgerStore {
   }
 
   getAnchor(meterId: string, seq: bigint): AnchorRow | undefined {
-    const r = this.q.anchor.get(meterId, u64Blob(seq)) as Row | undefined;
-    return r && anchorRow(r);
+    return this.anchors.get(meterId, seq);
   }
 
   anchorsInRange(meterId: string, from: bigint, to: bigint, limit: number): AnchorRow[] {
-    return (this.q.anchorRange.all(meterId, u64Blob(from), u64Blob(to), limit) as Row[]).map(anchorRow);
+    return this.anchors.inRange(meterId, from, to, limit);
   }
 
   maxAnchoredSeq(meterId: string): bigint | undefined {
-    const m = (this.q.maxSeq.get(meterId) as Row).m as Buffer | null;
-    return m === null ? undefined : blobU64(m);
+    return this.anchors.maxSeq(meterId);
   }
 
   getCheckpoint(): StoredCheckpoint | undefined {

@@ -1,9 +1,10 @@
 // The ledger's storage behind one narrow interface, so that a PostgreSQL backend can come later: the
 // log (entries and the complete Merkle nodes of RFC 9162 §2.1 subtrees), the indexes derived from log
 // entries (meters, bindings, anchors, successful authentications), the latest signed checkpoint and
-// counters. Every append writes the entry, its nodes, its index rows and counters in ONE transaction.
+// counters. An append writes its entries, their nodes, index rows and counters in ONE transaction; a batch
+// of appends (group commit) is one transaction too, all or nothing.
 // SQLite implementation: sqlite-store.ts; conformance suite: testing/store-conformance.ts.
-import type { MerkleNode, NodeReader } from '@meterseal/protocol';
+import type { NodeReader } from '@meterseal/protocol';
 
 export interface MeterRow {
   meterId: string;
@@ -57,15 +58,16 @@ export type AppendEffect =
   | { kind: 'registration'; meter: Omit<MeterRow, 'registrationIndex'> }
   | { kind: 'auth'; meterId: string; passed: boolean; atMs: number }
   | { kind: 'binding'; binding: Omit<BindingRow, 'leafIndex'>; /** the AuthPassRow it consumes */ authLeafIndex: bigint }
+  /** The entry must be the signed anchor these fields describe (encodeSigned(encodeAnchor(anchor), signature)). */
   | { kind: 'anchor'; anchor: Omit<AnchorRow, 'leafIndex'> };
 
 export interface AppendRequest {
-  /** Must equal treeSize(): the store refuses an append at any other index (STORE_APPEND_RACE). */
+  /**
+   * Must equal treeSize() (for the n-th request of a batch, treeSize() + n): the store refuses an append at
+   * any other index (STORE_APPEND_RACE). The store computes the leaf hash and the Merkle nodes it completes.
+   */
   index: bigint;
   entry: Uint8Array;
-  leafHash: Uint8Array;
-  /** nodesForAppend(store, index, leafHash) — the leaf and each subtree root it completes. */
-  nodes: MerkleNode[];
   effect: AppendEffect;
 }
 
@@ -92,7 +94,7 @@ export interface LedgerStore extends NodeReader {
   setMeta(key: string, value: string): void;
 
   treeSize(): bigint;
-  /** Hash of complete node (level, index); throws STORE_CORRUPT if absent. */
+  /** Hash of complete node (level, index); throws STORE_CORRUPT if the tree does not complete it. */
   getNode(level: number, index: bigint): Uint8Array;
   getEntry(index: bigint): Uint8Array | undefined;
   /** Hashes of complete nodes (level, from … from+count−1), in order; throws STORE_CORRUPT if any is absent. */
@@ -101,6 +103,11 @@ export interface LedgerStore extends NodeReader {
   getEntries(from: bigint, count: number): Uint8Array[];
   /** Appends atomically: entry, nodes, effect rows and counters, or nothing. */
   append(req: AppendRequest): void;
+  /**
+   * Appends consecutive entries in ONE durable transaction (group commit): all of them or none. When it
+   * returns, every entry is committed; when it throws, nothing is, and the store is as before.
+   */
+  appendBatch(reqs: readonly AppendRequest[]): void;
 
   getMeter(meterId: string): MeterRow | undefined;
   listMeters(): MeterSummary[];

@@ -1,13 +1,19 @@
-// meterseal/v1/ledger/anchor/<meterId> (docs/protocol.md §4, §9): a signed Anchor — the hot path. The
-// session key is found by (meter, key id) and must cover the seq; the signature is checked with native
-// crypto and a cached KeyObject. The same anchor again maps to the same leaf (duplicate: true); a different,
-// validly signed anchor for a used (meter, seq) is a CONFLICT. The answer is built only after the append
-// has committed.
+// meterseal/v1/ledger/anchor/<meterId> (docs/protocol.md §4, §9): a signed Anchor — the hot path, taken in
+// groups by anchor-ingest.ts. The session key is found by (meter, key id) and must cover the seq; the
+// signature is checked with native crypto. The same anchor again maps to the same leaf (duplicate: true); a
+// different, validly signed anchor for a used (meter, seq) is a CONFLICT. The rules are applied in the order
+// one anchor at a time would apply them, in three steps:
+//   parseAnchor   — the topic and the bytes alone, at arrival;
+//   prepareAnchor — what the meter's registration and bindings say (they cannot change while a group of
+//                   anchors is decided: other requests are ordered before or after the whole group);
+//   decideAnchor  — after the signature check, against the log and the anchors earlier in the same group.
+// The answer is built only after the group's transaction has committed.
 import {
-  LedgerTopics, METER_ID_PATTERN, bytesEqual, decodeAnchor, encodeSigned, toHex, verifyRecordNative,
+  LedgerTopics, METER_ID_PATTERN, bytesEqual, decodeAnchor, encodeSigned, signingMessage, toHex, type Anchor,
 } from '@meterseal/protocol';
 import { Rejection } from '../errors.js';
-import { decodeSigned, requireMeter, type Handler } from './context.js';
+import type { AnchorRow, BindingRow } from '../store.js';
+import { decodeSigned, type LedgerDeps, type RequestContext } from './context.js';
 
 /** The meter id in meterseal/v1/ledger/anchor/<meterId>, if it is one. */
 export function anchorTopicMeterId(topic: string): string | undefined {
@@ -15,7 +21,16 @@ export function anchorTopicMeterId(topic: string): string | undefined {
   return topic.startsWith(LedgerTopics.anchorPrefix) && METER_ID_PATTERN.test(id) ? id : undefined;
 }
 
-export const handleAnchor: Handler = (ctx, payload, deps) => {
+export interface ParsedAnchor {
+  anchor: Anchor;
+  record: Uint8Array;
+  signature: Uint8Array;
+  /** The log entry: record ‖ signature. */
+  signed: Uint8Array;
+}
+
+/** Step 1, stateless. Throws a Rejection (MALFORMED, TOPIC_MISMATCH). */
+export function parseAnchor(ctx: RequestContext, payload: Uint8Array): ParsedAnchor {
   const topicMeterId = anchorTopicMeterId(ctx.topic);
   if (topicMeterId === undefined) {
     throw new Rejection('MALFORMED', `topic ${JSON.stringify(ctx.topic.slice(0, 120))} does not end in a meter id`);
@@ -25,25 +40,97 @@ export const handleAnchor: Handler = (ctx, payload, deps) => {
   if (a.meterId !== topicMeterId) {
     throw new Rejection('TOPIC_MISMATCH', `the anchor is for meter ${a.meterId} but was published on ${topicMeterId}'s topic`);
   }
-  requireMeter(deps, a.meterId);
+  return { anchor: a, record, signature, signed: encodeSigned(record, signature) };
+}
 
-  const signed = encodeSigned(record, signature);
-  const existing = deps.store.getAnchor(a.meterId, a.seq);
-  if (existing) {
-    const prev = deps.log.entry(existing.leafIndex);
-    if (prev && bytesEqual(prev, signed)) return { seq: a.seq.toString(), leafIndex: existing.leafIndex.toString(), duplicate: true };
+export interface PreparedAnchor extends ParsedAnchor {
+  /** UNKNOWN_METER: decided before anything else. */
+  meterRefusal?: Rejection;
+  /** NO_SESSION_KEY or SEQ_OUTSIDE_BINDING: decided after the duplicate check. */
+  keyRefusal?: Rejection;
+  /** The session key to verify with (absent when there is nothing to verify). */
+  publicKey?: Uint8Array;
+  /** What signingMessage(record) is; verified against publicKey. */
+  message?: Uint8Array;
+  /** The log's row for (meter, seq) when prepared, if any (rows never change once committed). */
+  committed?: AnchorRow;
+  /** True when `committed` holds exactly these bytes: a duplicate, no signature check needed. */
+  committedSame?: boolean;
+}
+
+/** Per-group memo of the state reads that many anchors of one meter share. */
+export class PrepareMemo {
+  private readonly meters = new Map<string, boolean>();
+  private readonly bindings = new Map<string, { binding?: BindingRow; next?: BindingRow }>();
+  constructor(private readonly deps: LedgerDeps) {}
+
+  registered(meterId: string): boolean {
+    let r = this.meters.get(meterId);
+    if (r === undefined) this.meters.set(meterId, (r = this.deps.store.getMeter(meterId) !== undefined));
+    return r;
   }
 
-  const binding = deps.store.getBinding(a.meterId, a.keyId);
-  if (!binding) throw new Rejection('NO_SESSION_KEY', `no session key with key id ${toHex(a.keyId)} is bound for meter ${a.meterId}`);
-  const next = deps.store.nextBinding(a.meterId, binding);
-  if (a.seq < binding.firstSeq || (next && a.seq >= next.firstSeq)) {
+  binding(meterId: string, keyId: Uint8Array): { binding?: BindingRow; next?: BindingRow } {
+    const k = `${meterId}/${toHex(keyId)}`;
+    let b = this.bindings.get(k);
+    if (!b) {
+      const binding = this.deps.store.getBinding(meterId, keyId);
+      const next = binding && this.deps.store.nextBinding(meterId, binding);
+      this.bindings.set(k, (b = { ...(binding ? { binding } : {}), ...(next ? { next } : {}) }));
+    }
+    return b;
+  }
+}
+
+/** Step 2: the registration, the committed row and the binding. Throws only on a storage fault. */
+export function prepareAnchor(p: ParsedAnchor, deps: LedgerDeps, memo: PrepareMemo): PreparedAnchor {
+  const a = p.anchor;
+  const out: PreparedAnchor = { ...p };
+  if (!memo.registered(a.meterId)) {
+    out.meterRefusal = new Rejection('UNKNOWN_METER', `meter ${a.meterId} is not registered`);
+    return out;
+  }
+  const committed = deps.store.getAnchor(a.meterId, a.seq);
+  if (committed) {
+    out.committed = committed;
+    const prev = deps.log.entry(committed.leafIndex);
+    out.committedSame = prev !== undefined && bytesEqual(prev, p.signed);
+    if (out.committedSame) return out;
+  }
+  const { binding, next } = memo.binding(a.meterId, a.keyId);
+  if (!binding) {
+    out.keyRefusal = new Rejection('NO_SESSION_KEY', `no session key with key id ${toHex(a.keyId)} is bound for meter ${a.meterId}`);
+  } else if (a.seq < binding.firstSeq || (next && a.seq >= next.firstSeq)) {
     const upTo = next ? `${next.firstSeq}` : '∞';
-    throw new Rejection('SEQ_OUTSIDE_BINDING', `seq ${a.seq} is outside [${binding.firstSeq}, ${upTo}), the seqs session key ${toHex(a.keyId)} covers`);
+    out.keyRefusal = new Rejection('SEQ_OUTSIDE_BINDING', `seq ${a.seq} is outside [${binding.firstSeq}, ${upTo}), the seqs session key ${toHex(a.keyId)} covers`);
+  } else {
+    out.publicKey = binding.sessionPublicKey;
+    out.message = signingMessage(p.record);
   }
-  if (!verifyRecordNative(record, signature, deps.keyCache.get(binding.sessionPublicKey))) {
-    throw new Rejection('BAD_SIGNATURE', `anchor seq ${a.seq} is not signed by session key ${toHex(a.keyId)}`);
-  }
+  return out;
+}
+
+/** An anchor appended earlier in the same group (not committed yet). */
+export interface GroupAnchor {
+  leafIndex: bigint;
+  readingHash: Uint8Array;
+  signed: Uint8Array;
+}
+
+export type AnchorDecision =
+  | { kind: 'duplicate'; leafIndex: bigint; /** of an anchor earlier in this group */ pending: boolean }
+  | { kind: 'append' };
+
+/**
+ * Step 3, in arrival order. `existing` is the (meter, seq) already in the log or earlier in this group;
+ * `verified` the signature check. Throws the Rejection a lone anchor would have got.
+ */
+export function decideAnchor(p: PreparedAnchor, existing: AnchorRow | GroupAnchor | undefined, verified: boolean, existingSame: boolean): AnchorDecision {
+  const a = p.anchor;
+  if (p.meterRefusal) throw p.meterRefusal;
+  if (existing && existingSame) return { kind: 'duplicate', leafIndex: existing.leafIndex, pending: 'signed' in existing };
+  if (p.keyRefusal) throw p.keyRefusal;
+  if (!verified) throw new Rejection('BAD_SIGNATURE', `anchor seq ${a.seq} is not signed by session key ${toHex(a.keyId)}`);
   if (existing) {
     throw new Rejection(
       'CONFLICT',
@@ -51,10 +138,10 @@ export const handleAnchor: Handler = (ctx, payload, deps) => {
         `${toHex(existing.readingHash)}; refused a validly signed different anchor with reading hash ${toHex(a.readingHash)}`,
     );
   }
+  return { kind: 'append' };
+}
 
-  const leafIndex = deps.log.append(signed, {
-    kind: 'anchor',
-    anchor: { meterId: a.meterId, seq: a.seq, readingHash: a.readingHash, keyId: a.keyId },
-  });
-  return { seq: a.seq.toString(), leafIndex: leafIndex.toString(), duplicate: false };
-};
+/** The success fields of an anchor answer (docs/protocol.md §9, AnchorAck). */
+export function anchorFields(seq: bigint, leafIndex: bigint, duplicate: boolean): Record<string, unknown> {
+  return { seq: seq.toString(), leafIndex: leafIndex.toString(), duplicate };
+}

@@ -1,8 +1,8 @@
 // What every LedgerStore backend must do, as tap subtests: run it against a new backend (PostgreSQL,
 // later) with `storeConformance(t, () => openMyStore(), (s) => reopenMyStore(s))`.
 import type { Test } from 'tap';
-import { MemoryTree, leafHash, nodesForAppend, rootAt, utf8, type MerkleNode } from '@meterseal/protocol';
-import type { AppendEffect, LedgerStore } from '../store.js';
+import { MemoryTree, encodeAnchor, encodeSigned, leafHash, rootAt, utf8 } from '@meterseal/protocol';
+import type { AnchorRow, AppendEffect, AppendRequest, LedgerStore } from '../store.js';
 
 type Open = () => LedgerStore;
 type Reopen = (s: LedgerStore) => LedgerStore;
@@ -13,19 +13,25 @@ const bytes = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fi
 /** Appends `entry` with `effect` the way LedgerLog does; returns its index. */
 export function appendEntry(s: LedgerStore, entry: Uint8Array, effect: AppendEffect): bigint {
   const index = s.treeSize();
-  const leaf = leafHash(entry);
-  s.append({ index, entry, leafHash: leaf, nodes: nodesForAppend(s, index, leaf), effect });
+  s.append({ index, entry, effect });
   return index;
+}
+
+/** An anchor effect and its entry: the signed anchor it describes (the signature is only filler here). */
+export function anchorAppend(meterId: string, seq: bigint, fill = 3, keyId = bytes(8, 4)): Omit<AppendRequest, 'index'> {
+  const anchor: Omit<AnchorRow, 'leafIndex'> = { meterId, seq, readingHash: bytes(32, fill), keyId };
+  return { entry: encodeSigned(encodeAnchor(anchor), bytes(64, fill + 1)), effect: { kind: 'anchor', anchor } };
+}
+
+function appendAnchor(s: LedgerStore, meterId: string, seq: bigint, fill = 3, keyId = bytes(8, 4)): bigint {
+  const a = anchorAppend(meterId, seq, fill, keyId);
+  return appendEntry(s, a.entry, a.effect);
 }
 
 const authEffect = (meterId: string, passed: boolean, atMs = 1000): AppendEffect => ({ kind: 'auth', meterId, passed, atMs });
 const meterEffect = (meterId: string, atMs = 1000): AppendEffect => ({
   kind: 'registration',
   meter: { meterId, identityPublicKey: bytes(32, 1), registeredAtMs: atMs, certificate: utf8.encode(`cert ${meterId}`), certificateSignature: bytes(64, 2) },
-});
-const anchorEffect = (meterId: string, seq: bigint, fill = 3): AppendEffect => ({
-  kind: 'anchor',
-  anchor: { meterId, seq, readingHash: bytes(32, fill), keyId: bytes(8, 4) },
 });
 const bindingEffect = (meterId: string, firstSeq: bigint, keyFill: number, authLeafIndex: bigint): AppendEffect => ({
   kind: 'binding',
@@ -87,9 +93,7 @@ export function storeConformance(t: Test, open: Open, reopen?: Reopen): void {
     const s = open();
     t.teardown(() => s.close());
     appendEntry(s, utf8.encode('a'), authEffect('M', false));
-    const leaf = leafHash(utf8.encode('b'));
-    const nodes: MerkleNode[] = [{ level: 0, index: 5n, hash: leaf }];
-    t.throws(() => s.append({ index: 5n, entry: utf8.encode('b'), leafHash: leaf, nodes, effect: authEffect('M', false) }), { code: 'STORE_APPEND_RACE' });
+    t.throws(() => s.append({ index: 5n, entry: utf8.encode('b'), effect: authEffect('M', false) }), { code: 'STORE_APPEND_RACE' });
     t.equal(s.treeSize(), 1n);
     t.equal(s.getEntry(5n), undefined);
   });
@@ -140,13 +144,18 @@ export function storeConformance(t: Test, open: Open, reopen?: Reopen): void {
     const s = open();
     t.teardown(() => s.close());
     const seqs = [5n, 1n, U63 + 1n, 3n, U63 - 1n, (1n << 64n) - 1n];
-    for (const seq of seqs) appendEntry(s, utf8.encode(`a${seq}`), anchorEffect('M-1', seq));
-    appendEntry(s, utf8.encode('other meter'), anchorEffect('M-2', 2n));
-    t.throws(() => appendEntry(s, utf8.encode('dup'), anchorEffect('M-1', 3n, 9)));
+    for (const seq of seqs) appendAnchor(s, 'M-1', seq);
+    appendAnchor(s, 'M-2', 2n, 5, bytes(8, 6));
+    t.throws(() => appendAnchor(s, 'M-1', 3n, 9));
     t.equal(s.treeSize(), 7n, 'the duplicate left nothing behind');
     t.equal(s.getAnchor('M-1', 3n)?.leafIndex, 3n);
     t.same(s.getAnchor('M-1', 3n)?.readingHash, bytes(32, 3));
+    t.same(s.getAnchor('M-1', 3n)?.keyId, bytes(8, 4));
+    t.same(s.getAnchor('M-2', 2n), { meterId: 'M-2', seq: 2n, leafIndex: 6n, readingHash: bytes(32, 5), keyId: bytes(8, 6) });
+    t.same(s.getEntry(6n), anchorAppend('M-2', 2n, 5, bytes(8, 6)).entry, 'the entry is the signed anchor, byte for byte');
     t.equal(s.getAnchor('M-1', 2n), undefined);
+    t.equal(s.getAnchor('M-3', 2n), undefined);
+    t.same(s.anchorsInRange('M-3', 0n, 10n, 10), []);
     t.same(s.anchorsInRange('M-1', 0n, (1n << 64n) - 1n, 100).map((a) => a.seq), [1n, 3n, 5n, U63 - 1n, U63 + 1n, (1n << 64n) - 1n]);
     t.same(s.anchorsInRange('M-1', 2n, U63, 100).map((a) => a.seq), [3n, 5n, U63 - 1n]);
     t.same(s.anchorsInRange('M-1', 0n, 100n, 2).map((a) => a.seq), [1n, 3n], 'limit');
@@ -170,13 +179,59 @@ export function storeConformance(t: Test, open: Open, reopen?: Reopen): void {
     t.equal(s.getMeta('origin'), 'b');
   });
 
+  t.test('a batch is one transaction: all of it, or nothing of it (a duplicate anchor inside fails it)', async (t) => {
+    const s = open();
+    t.teardown(() => s.close());
+    appendAnchor(s, 'M', 1n);
+    const batch = (reqs: Omit<AppendRequest, 'index'>[]): void => s.appendBatch(reqs.map((r, i) => ({ ...r, index: s.treeSize() + BigInt(i) })));
+    const before = { size: s.treeSize(), root: rootAt(s, 1n), counters: s.counters() };
+    t.throws(() => batch([anchorAppend('M', 2n), { entry: utf8.encode('x'), effect: authEffect('M', true) }, anchorAppend('M', 1n, 9)]));
+    t.equal(s.treeSize(), before.size, 'nothing appended');
+    t.equal(s.getAnchor('M', 2n), undefined);
+    t.equal(s.unusedAuthPass('M', 0), undefined);
+    t.same(s.counters(), before.counters);
+    t.throws(() => s.appendBatch([{ index: 1n, ...anchorAppend('M', 2n) }, { index: 3n, ...anchorAppend('M', 3n) }]), { code: 'STORE_APPEND_RACE' }, 'indexes must be consecutive');
+    t.equal(s.treeSize(), 1n);
+
+    const ref = new MemoryTree();
+    ref.append(leafHash(anchorAppend('M', 1n).entry));
+    const reqs = Array.from({ length: 300 }, (_, i) => anchorAppend(`M-${i % 7}`, BigInt(100 + i), i % 200, bytes(8, i % 3)));
+    batch(reqs.slice(0, 1));
+    batch(reqs.slice(1, 255));
+    batch(reqs.slice(255));
+    for (const r of reqs) ref.append(leafHash(r.entry));
+    t.equal(s.treeSize(), 301n);
+    t.same(s.getEntries(1n, 300), reqs.map((r) => r.entry));
+    t.equal(s.counters().anchored, 301);
+    const sizes = [1n, 2n, 255n, 256n, 257n, 300n, 301n];
+    t.same(sizes.map((n) => rootAt(s, n)), sizes.map((n) => ref.root(n)), 'roots across the batches and the level-8 boundary');
+    for (const level of [0, 1, 3, 7, 8]) {
+      const count = Number(301n >> BigInt(level));
+      t.same(s.getNodes(level, 0n, count), Array.from({ length: count }, (_, i) => ref.getNode(level, BigInt(i))), `level ${level}`);
+    }
+    t.same(s.getAnchor('M-3', 103n), { meterId: 'M-3', seq: 103n, leafIndex: 4n, readingHash: bytes(32, 3), keyId: bytes(8, 0) });
+  });
+
+  t.test('an anchor append whose entry is not the signed anchor it names is refused', async (t) => {
+    const s = open();
+    t.teardown(() => s.close());
+    const a = anchorAppend('M', 1n);
+    t.throws(() => appendEntry(s, utf8.encode('not an anchor'), a.effect), { code: 'STORE_BAD_ENTRY' });
+    const other = anchorAppend('M', 2n);
+    t.throws(() => appendEntry(s, other.entry, a.effect), { code: 'STORE_BAD_ENTRY' });
+    t.throws(() => appendEntry(s, a.entry.slice(0, -1), a.effect), { code: 'STORE_BAD_ENTRY' }, 'a short signature');
+    t.equal(s.treeSize(), 0n);
+    appendEntry(s, a.entry, a.effect);
+    t.same(s.getEntry(0n), a.entry);
+  });
+
   if (reopen) {
     t.test('everything survives a reopen', async (t) => {
       const s = open();
       const ref = new MemoryTree();
       for (let i = 0; i < 9; i++) {
-        appendEntry(s, utf8.encode(`e${i}`), anchorEffect('M', BigInt(i)));
-        ref.append(leafHash(utf8.encode(`e${i}`)));
+        appendAnchor(s, 'M', BigInt(i));
+        ref.append(leafHash(anchorAppend('M', BigInt(i)).entry));
       }
       s.putCheckpoint({ size: 9n, note: 'nine' });
       const s2 = reopen(s);
@@ -185,9 +240,11 @@ export function storeConformance(t: Test, open: Open, reopen?: Reopen): void {
       t.same(rootAt(s2, 9n), ref.root());
       t.equal(s2.getCheckpoint()?.note, 'nine');
       t.equal(s2.getAnchor('M', 8n)?.leafIndex, 8n);
-      appendEntry(s2, utf8.encode('e9'), anchorEffect('M', 9n));
-      ref.append(leafHash(utf8.encode('e9')));
+      appendAnchor(s2, 'M', 9n, 3, bytes(8, 7));
+      ref.append(leafHash(anchorAppend('M', 9n, 3, bytes(8, 7)).entry));
       t.same(rootAt(s2, 10n), ref.root());
+      t.same(s2.getEntry(3n), anchorAppend('M', 3n).entry);
+      t.same(s2.getAnchor('M', 9n)?.keyId, bytes(8, 7));
     });
   }
 }

@@ -1,0 +1,174 @@
+// Ed25519 verification of anchor groups on worker threads (node:worker_threads), so that the event loop —
+// which also carries MQTT, JSON and SQLite — is not the verification bottleneck. Each worker does exactly
+// what protocol/src/ed25519.ts verifyNative does with a KeyObject: node:crypto verify(null, message, key,
+// signature), false for a signature that is not 64 bytes or on any throw. Keys cross as the SPKI DER that
+// nativePublicKey builds, once per worker, and are turned into KeyObjects there the same way. Jobs go as one
+// transferred buffer per worker; results come back in job order. The worker is plain JavaScript (eval), so
+// it needs neither tsx nor a build step.
+import type { KeyObject } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { SIGNATURE_LENGTH, nativePublicKey, toHex, verifyNative } from '@meterseal/protocol';
+
+export interface VerifyJob {
+  publicKey: Uint8Array;
+  message: Uint8Array;
+  signature: Uint8Array;
+}
+
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { createPublicKey, verify } = require('node:crypto');
+const keys = new Map();
+parentPort.on('message', (m) => {
+  if (m.reset) keys.clear();
+  for (const [id, spki] of m.keys) keys.set(id, createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }));
+  const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+  const n = m.keyIds.length;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const end = m.offsets[i + 1];
+    try {
+      out[i] = verify(null, data.subarray(m.offsets[i], end - 64), keys.get(m.keyIds[i]), data.subarray(end - 64, end)) ? 1 : 0;
+    } catch {
+      out[i] = 0;
+    }
+  }
+  parentPort.postMessage({ id: m.id, out }, [out.buffer]);
+});
+`;
+
+interface Pending {
+  resolve(r: Uint8Array): void;
+  reject(err: Error): void;
+}
+
+class VerifyWorker {
+  readonly worker: Worker;
+  readonly sent = new Set<number>();
+  reset = false;
+  dead = false;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+
+  constructor() {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true });
+    this.worker.unref();
+    this.worker.on('message', (m: { id: number; out: Uint8Array }) => {
+      const p = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) this.worker.unref();
+      p?.resolve(m.out);
+    });
+    const fail = (err: Error): void => {
+      this.dead = true;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`verify worker exited with code ${code}`)));
+  }
+
+  run(keys: [number, Uint8Array][], keyIds: number[], offsets: number[], data: Uint8Array): Promise<Uint8Array> {
+    const id = this.nextId++;
+    const reset = this.reset;
+    this.reset = false;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.ref(); // a pending answer keeps the process alive; an idle pool does not
+      this.worker.postMessage({ id, reset, keys, keyIds, offsets, data }, [data.buffer as ArrayBuffer]);
+    });
+  }
+}
+
+export class VerifyPool {
+  private workers: VerifyWorker[] = [];
+  /** Public key (hex) → number and SPKI DER, shared by the workers; bounded. */
+  private readonly keys = new Map<string, { id: number; spki: Uint8Array }>();
+  /** The same, by array (a group's anchors share their binding's key array): no hex per job. */
+  private byArray = new WeakMap<Uint8Array, { id: number; spki: Uint8Array }>();
+  private nextKey = 0;
+
+  constructor(
+    readonly size: number,
+    private readonly keyCapacity = 50_000,
+  ) {}
+
+  /** Starts the workers now rather than on the first large group (a thread takes tens of ms to start). */
+  start(): void {
+    this.workers = this.workers.filter((w) => !w.dead);
+    while (this.workers.length < this.size) this.workers.push(new VerifyWorker());
+  }
+
+  /** Verifies every job (in parallel over the workers); result i is job i's. Rejects if a worker fails. */
+  async verify(jobs: readonly VerifyJob[]): Promise<boolean[]> {
+    if (jobs.length === 0) return [];
+    if (this.keys.size > this.keyCapacity) this.forgetKeys();
+    this.start();
+    const per = Math.ceil(jobs.length / this.workers.length);
+    const parts = this.workers.map((w, i) => this.send(w, jobs.slice(i * per, (i + 1) * per)));
+    const results = await Promise.all(parts);
+    const out: boolean[] = [];
+    for (const r of results) for (const v of r) out.push(v === 1);
+    return out;
+  }
+
+  private send(w: VerifyWorker, jobs: readonly VerifyJob[]): Promise<Uint8Array> | Uint8Array {
+    if (jobs.length === 0) return new Uint8Array(0);
+    const newKeys: [number, Uint8Array][] = [];
+    const keyIds: number[] = [];
+    const offsets: number[] = [0];
+    let total = 0;
+    for (const j of jobs) total += j.message.length + SIGNATURE_LENGTH;
+    const data = new Uint8Array(total);
+    let at = 0;
+    for (const j of jobs) {
+      const k = this.key(j.publicKey);
+      if (!w.sent.has(k.id)) {
+        w.sent.add(k.id);
+        newKeys.push([k.id, k.spki]);
+      }
+      // A signature of another length never verifies (verifyNative): key -1 makes the worker's verify throw.
+      const ok = j.signature.length === SIGNATURE_LENGTH;
+      keyIds.push(ok ? k.id : -1);
+      data.set(j.message, at);
+      if (ok) data.set(j.signature, at + j.message.length);
+      at += j.message.length + SIGNATURE_LENGTH;
+      offsets.push(at);
+    }
+    return w.run(newKeys, keyIds, offsets, data);
+  }
+
+  private key(publicKey: Uint8Array): { id: number; spki: Uint8Array } {
+    const known = this.byArray.get(publicKey);
+    if (known) return known;
+    const hex = toHex(publicKey);
+    let k = this.keys.get(hex);
+    if (!k) {
+      const der = nativePublicKey(publicKey).export({ format: 'der', type: 'spki' });
+      k = { id: this.nextKey++, spki: new Uint8Array(der) };
+      this.keys.set(hex, k);
+    }
+    this.byArray.set(publicKey, k);
+    return k;
+  }
+
+  private forgetKeys(): void {
+    this.keys.clear();
+    this.byArray = new WeakMap();
+    for (const w of this.workers) {
+      w.sent.clear();
+      w.reset = true;
+    }
+  }
+
+  async close(): Promise<void> {
+    const ws = this.workers;
+    this.workers = [];
+    await Promise.all(ws.map((w) => w.worker.terminate()));
+  }
+}
+
+/** The same check on this thread: verifyNative with a cached KeyObject (small groups, or no pool). */
+export function verifyInline(jobs: readonly VerifyJob[], keyOf: (publicKey: Uint8Array) => KeyObject): boolean[] {
+  return jobs.map((j) => verifyNative(j.signature, j.message, keyOf(j.publicKey)));
+}
