@@ -1,6 +1,6 @@
 // The virtual meter: a Modbus RTU server on a serial device (or any duplex byte stream).
 import type { Duplex } from 'node:stream';
-import { openServingTransport } from './transport.js';
+import { attachServing, openServingTransport } from './transport.js';
 import type { Logger } from 'pino';
 import { loadProfile, type MeterProfile } from '@meterseal/hardware';
 import { parseSimulatorConfig, type SimulatorConfig, type SimulatorConfigInput } from './config.js';
@@ -116,15 +116,10 @@ export async function startSimulator(input: SimulatorConfigInput, options: Simul
     send(response);
   };
 
-  const onData = (chunk: Buffer): void => {
+  const detach = attachServing(serving, owned, (chunk) => {
     counts.bytesReceived += chunk.length;
     for (const frame of framer.push(chunk)) handleFrame(frame);
-  };
-  const onError = (err: Error): void => {
-    log.error({ err }, 'transport error');
-  };
-  transport.on('data', onData);
-  transport.on('error', onError);
+  }, log);
   log.info({ path: config.path ?? '(stream)', profile: profile.id }, 'simulator serving');
 
   let closed = false;
@@ -136,9 +131,7 @@ export async function startSimulator(input: SimulatorConfigInput, options: Simul
     async close() {
       if (closed) return;
       closed = true;
-      transport.off('data', onData);
-      if (owned) await serving.release(); // our error listener stays on a port we closed, in case it reports late
-      else transport.off('error', onError);
+      await detach();
       log.info('simulator closed');
     },
   };

@@ -2,6 +2,7 @@
 // may use 8E1) or a stream it is given (the in-process link). Shared by the Modbus and DL/T 645 simulators.
 import { SerialPort } from 'serialport';
 import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
 import { SimulatorError } from './errors.js';
 
 export interface ServingTransport {
@@ -20,5 +21,24 @@ export async function openServingTransport(path: string | undefined, baudRate: n
   return {
     stream: port,
     release: () => new Promise<void>((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve())),
+  };
+}
+
+/**
+ * Feeds every chunk the transport receives to `onChunk` and logs transport errors. The returned function
+ * stops listening and releases a port this module opened (its error listener stays on a closed port, in case
+ * the port reports late); it is idempotent.
+ */
+export function attachServing(serving: ServingTransport, owned: boolean, onChunk: (chunk: Buffer) => void, log: Logger): () => Promise<void> {
+  const onError = (err: Error): void => log.error({ err }, 'transport error');
+  serving.stream.on('data', onChunk);
+  serving.stream.on('error', onError);
+  let detached = false;
+  return async () => {
+    if (detached) return;
+    detached = true;
+    serving.stream.off('data', onChunk);
+    if (owned) await serving.release();
+    else serving.stream.off('error', onError);
   };
 }

@@ -1,7 +1,7 @@
 // The virtual DL/T 645-2007 meter: one address on a serial device (or any duplex byte stream), answering
 // read data (§7.1) and read address (§7.4) from the shared MeterModel.
 import type { Duplex } from 'node:stream';
-import { openServingTransport } from '../transport.js';
+import { attachServing, openServingTransport } from '../transport.js';
 import type { Logger } from 'pino';
 import { loadDlt645Profile, type Dlt645IdentifierDef, type Dlt645Profile } from '@meterseal/hardware';
 import { SimulatorError } from '../errors.js';
@@ -115,15 +115,10 @@ export async function startDlt645Simulator(input: Dlt645SimulatorConfigInput, op
     else send(RESPONSE | ABNORMAL | (req.control & 0x1f), Uint8Array.of(DLT645_ERR_OTHER)); // read-only meter
   };
 
-  const onData = (chunk: Buffer): void => {
+  const detach = attachServing(serving, owned, (chunk) => {
     counts.bytesReceived += chunk.length;
     for (const frame of framer.push(chunk)) handle(frame);
-  };
-  const onError = (err: Error): void => {
-    log.error({ err }, 'transport error');
-  };
-  transport.on('data', onData);
-  transport.on('error', onError);
+  }, log);
   log.info({ path: config.path ?? '(stream)', profile: profile.id }, 'DL/T 645 simulator serving');
 
   let closed = false;
@@ -136,9 +131,7 @@ export async function startDlt645Simulator(input: Dlt645SimulatorConfigInput, op
     async close() {
       if (closed) return;
       closed = true;
-      transport.off('data', onData);
-      if (owned) await serving.release(); // our error listener stays on a port we closed, in case it reports late
-      else transport.off('error', onError);
+      await detach();
       log.info('DL/T 645 simulator closed');
     },
   };
