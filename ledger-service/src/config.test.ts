@@ -15,6 +15,7 @@ t.test('defaults', async (t) => {
     bindWindowMs: 300000,
     maxRangePerRequest: 10000,
     ingest: { maxGroup: 512 },
+    witnesses: [],
   });
   t.same(parseLedgerConfig(c), c, 'a parsed config parses to itself');
 });

@@ -2,6 +2,7 @@
 // defaults, loaded by the CLI from --config FILE and --data-dir DIR").
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseCosignatureVerifierKey } from '@meterseal/protocol';
 import { LedgerError } from './errors.js';
 
 const port = z.number().int().min(0).max(65535);
@@ -37,6 +38,20 @@ export const MqttConfigSchema = z
     }
   });
 
+/** A witness the ledger submits its checkpoints to (c2sp.org/tlog-witness) and whose cosignatures it attaches. */
+export const WitnessTargetSchema = z.strictObject({
+  /** The witness's submission prefix, e.g. http://127.0.0.1:8580 (POST <url>/add-checkpoint). */
+  url: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
+  /** The witness's c2sp.org/tlog-cosignature vkey `name+keyhash+base64(0x04||pub)`: its answers must verify with it. */
+  verifierKey: z.string().superRefine((v, ctx) => {
+    try {
+      parseCosignatureVerifierKey(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `not a cosignature/v1 verifier key: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  }),
+});
+
 export const LedgerConfigSchema = z
   .strictObject({
     /** Holds ledger.key, ledger.pub, ledger.vkey, account-salt, ledger.sqlite and (by default) whitelist.json. */
@@ -69,6 +84,8 @@ export const LedgerConfigSchema = z
         verifyWorkers: z.number().int().min(0).max(64).optional(),
       })
       .prefault({}),
+    /** Witnesses fed each new checkpoint; their cosignatures are attached to GET /checkpoint (witness-attach.ts). */
+    witnesses: z.array(WitnessTargetSchema).max(32).default([]),
   })
   .transform((c) => ({ ...c, whitelistFile: c.whitelistFile ?? join(c.dataDir, 'whitelist.json') }));
 

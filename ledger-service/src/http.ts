@@ -10,11 +10,14 @@ import type { LedgerLog } from './log.js';
 import type { LedgerStats } from './stats.js';
 import type { LedgerStore } from './store.js';
 import { registerTileRoutes } from './tiles.js';
+import type { WitnessAttacher } from './witness-attach.js';
 
 export interface HttpDeps {
   store: LedgerStore;
   log: LedgerLog;
   stats(): LedgerStats;
+  /** Witness cosignatures to append to the served checkpoints; absent: the bare signed note. */
+  witnesses?: Pick<WitnessAttacher, 'attach'>;
   maxRangePerRequest: number;
   logger: Logger;
 }
@@ -66,11 +69,14 @@ export function buildHttp(d: HttpDeps) {
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 100)}` } }));
 
+  // c2sp.org/signed-note: the witnesses' cosignature lines follow the ledger's own signature line
+  const served = (cp: { size: bigint; note: string }): string => (d.witnesses ? d.witnesses.attach(cp) : cp.note);
+
   app.get('/healthz', async () => ({ ok: true, treeSize: d.log.size.toString() }));
 
   // c2sp.org/tlog-tiles: the checkpoint SHOULD NOT be cached for more than a few seconds
   app.get('/checkpoint', async (_req, reply) =>
-    reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(d.log.latestCheckpoint().note));
+    reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(served(d.log.latestCheckpoint())));
 
   registerTileRoutes(app, d.store); // GET /tile/<L>/<N>[.p/<W>] and /tile/entries/<N>[.p/<W>], c2sp.org/tlog-tiles
 
@@ -93,7 +99,7 @@ export function buildHttp(d: HttpDeps) {
     const cp = d.log.checkpointNow();
     const rows = d.store.anchorsInRange(meterId, from, to, d.maxRangePerRequest + 1).filter((a) => a.leafIndex < cp.size);
     return {
-      checkpoint: cp.note,
+      checkpoint: served(cp),
       treeSize: cp.size.toString(),
       anchors: rows.map((a) => ({ seq: a.seq.toString(), readingHash: toHex(a.readingHash), keyId: toHex(a.keyId), leafIndex: a.leafIndex.toString() })),
     };

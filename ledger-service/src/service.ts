@@ -13,6 +13,7 @@ import { connectTransport, type LedgerTransport } from './mqtt-transport.js';
 import { RpcRouter, type InboundMessage } from './rpc.js';
 import type { LedgerStats } from './stats.js';
 import { VerifyPool } from './verify-pool.js';
+import { WitnessAttacher } from './witness-attach.js';
 
 export interface LedgerHandle {
   /** Where meters connect (the embedded broker's actual port, or the external url). */
@@ -58,9 +59,12 @@ export async function startLedger(input: LedgerConfigInput, options: LedgerOptio
     const { deps, stats } = core;
     const { log, keys } = deps;
 
+    const witnesses = new WitnessAttacher(config.witnesses, log, logger.child({ component: 'witnesses' }));
+    stats.witnessCounts = () => witnesses.stats();
     const tick = (): void => {
       try {
-        log.checkpointNow();
+        const cp = log.checkpointNow();
+        witnesses.onCheckpoint(cp.size); // never awaited: submissions run beside the tick
         stats.flush();
       } catch (err) {
         logger.error({ err: describe(err) }, 'checkpoint or counter flush failed');
@@ -70,6 +74,7 @@ export async function startLedger(input: LedgerConfigInput, options: LedgerOptio
     timer.unref();
     closers.push(() => clearInterval(timer));
     closers.push(() => tick()); // the last checkpoint covers everything appended
+    closers.push(() => witnesses.close()); // before the last tick (which then submits nothing) and the store
 
     let broker: EmbeddedBroker | undefined;
     if (config.mqtt.embedded) {
@@ -89,7 +94,7 @@ export async function startLedger(input: LedgerConfigInput, options: LedgerOptio
     closers.push(() => transport.close());
 
     const http: HttpServer = await startHttp(
-      { store: deps.store, log, stats: () => stats.snapshot(), maxRangePerRequest: config.maxRangePerRequest, logger: logger.child({ component: 'http' }) },
+      { store: deps.store, log, witnesses, stats: () => stats.snapshot(), maxRangePerRequest: config.maxRangePerRequest, logger: logger.child({ component: 'http' }) },
       config.http.host,
       config.http.port,
     );

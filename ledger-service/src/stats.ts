@@ -13,10 +13,15 @@ export interface LedgerStats {
   bindings: number;
   /** Rejections by code (errors.ts REJECTION_CODES), since the data directory was created. */
   rejected: Record<string, number>;
+  /** Witness submissions since start (in memory; witness-attach.ts). */
+  witnesses: { cosigned: number; refused: number; failed: number };
 }
 
 export class Stats {
   private pending: Record<string, number> = {};
+
+  /** Set by startLedger to the witness attacher's counters. */
+  witnessCounts: () => LedgerStats['witnesses'] = () => ({ cosigned: 0, refused: 0, failed: 0 });
 
   constructor(private readonly store: LedgerStore) {}
 
@@ -51,6 +56,7 @@ export class Stats {
       authFailed: c[COUNTERS.authFailed] ?? 0,
       bindings: c[COUNTERS.bindings] ?? 0,
       rejected,
+      witnesses: this.witnessCounts(),
     };
   }
 }

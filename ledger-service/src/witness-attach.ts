@@ -1,0 +1,142 @@
+// Witness cosignatures (c2sp.org/tlog-witness, c2sp.org/tlog-cosignature): after each new checkpoint the
+// ledger submits it to every configured witness, at most one request in flight per witness and never on
+// the checkpoint tick's path, and keeps the cosignature lines it gets back, by (tree size, witness vkey),
+// to attach to the checkpoint it serves. A refusal (409 split view / 422 bad proof, or a witness that has
+// cosigned a larger tree) is an alarm: the ledger's history as the witness saw it does not extend to this one.
+//
+// The cosignatures are kept in memory (the last MAX_SIZES_KEPT sizes): after a restart the ledger serves
+// its bare checkpoint until the next tick's submissions come back.
+import type { Logger } from 'pino';
+import { submitToWitness, type FeederState } from '@meterseal/witness';
+import { describe } from './errors.js';
+import type { LedgerLog } from './log.js';
+
+/** How many tree sizes' cosignatures are kept: the latest one is served; a few older for answers in flight. */
+export const MAX_SIZES_KEPT = 8;
+
+export interface WitnessTarget {
+  url: string;
+  verifierKey: string;
+}
+
+export interface WitnessCounts {
+  /** Cosignatures received (and verified with the configured vkey). */
+  cosigned: number;
+  /** Refusals: HTTP 409 / 422 from add-checkpoint, or a witness ahead of the ledger. Each is logged at error. */
+  refused: number;
+  /** Anything else: unreachable, timeouts, other HTTP statuses, unusable answers. */
+  failed: number;
+}
+
+interface Peer {
+  target: WitnessTarget;
+  state: FeederState;
+  inFlight?: Promise<void>;
+  /** The size last refused by this witness: not resubmitted until the tree grows. */
+  refusedSize?: bigint;
+}
+
+/** Whether a submitToWitness error is the witness refusing the checkpoint (an alarm) rather than a failure. */
+export function isRefusal(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  if (e?.code === 'WITNESS_AHEAD') return true;
+  if (e?.code !== 'WITNESS_REFUSED') return false;
+  // feeder.ts: "add-checkpoint: HTTP <status>: …" for a final answer, no status for repeated 409 size answers
+  const status = /HTTP (\d{3})/.exec(typeof e.message === 'string' ? e.message : '');
+  return status === null || status[1] === '409' || status[1] === '422';
+}
+
+export class WitnessAttacher {
+  private readonly peers: Peer[];
+  /** size → (witness vkey → cosignature lines). */
+  private readonly cosignatures = new Map<bigint, Map<string, string>>();
+  private readonly counts: WitnessCounts = { cosigned: 0, refused: 0, failed: 0 };
+  private closed = false;
+
+  constructor(
+    targets: readonly WitnessTarget[],
+    private readonly log: LedgerLog,
+    private readonly logger: Logger,
+    private readonly timeoutMs = 10_000,
+  ) {
+    this.peers = targets.map((target) => ({ target, state: {} }));
+  }
+
+  stats(): WitnessCounts {
+    return { ...this.counts };
+  }
+
+  /** Called after each checkpoint tick: starts a submission to every idle witness that lacks the latest size. */
+  onCheckpoint(size: bigint): void {
+    if (this.closed || size === 0n) return; // an empty tree commits to nothing: wait for the first entry
+    for (const p of this.peers) {
+      if (p.inFlight) continue; // at most one request in flight per witness; the next tick catches up
+      if (this.cosignatures.get(size)?.has(p.target.verifierKey)) continue;
+      if (p.refusedSize === size) continue;
+      p.inFlight = this.submit(p, size).finally(() => {
+        p.inFlight = undefined;
+      });
+    }
+  }
+
+  /** The cosignature lines stored for a checkpoint size, in configuration order ('' if none). */
+  linesFor(size: bigint): string {
+    const m = this.cosignatures.get(size);
+    if (!m) return '';
+    return this.peers.map((p) => m.get(p.target.verifierKey) ?? '').join('');
+  }
+
+  /** The signed checkpoint note with the stored witness cosignature lines appended (c2sp.org/signed-note). */
+  attach(checkpoint: { size: bigint; note: string }): string {
+    return checkpoint.note + this.linesFor(checkpoint.size);
+  }
+
+  /** Stops new submissions and waits for those in flight. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.peers.map((p) => p.inFlight));
+  }
+
+  private async submit(p: Peer, size: bigint): Promise<void> {
+    const { url, verifierKey } = p.target;
+    try {
+      const r = await submitToWitness({
+        source: {
+          latest: () => this.log.latestCheckpoint().note, // the ledger's own note, without cosignatures
+          consistencyProof: (from, to) => this.log.consistencyProof(from, to),
+        },
+        witnessUrl: url,
+        state: p.state,
+        witnessVerifierKey: verifierKey, // the feeder verifies the cosignature before returning it
+        timeoutMs: this.timeoutMs,
+      });
+      if (this.closed) return;
+      this.store(r.size, verifierKey, r.cosignature);
+      this.counts.cosigned++;
+      p.refusedSize = undefined;
+      this.logger.debug({ witness: url, size: r.size.toString() }, 'checkpoint cosigned by witness');
+    } catch (err) {
+      if (isRefusal(err)) {
+        this.counts.refused++;
+        p.refusedSize = size;
+        this.logger.error({ witness: url, witnessKey: verifierKey, err: describe(err) }, 'ALARM: witness refused the ledger checkpoint');
+      } else {
+        this.counts.failed++;
+        this.logger.warn({ witness: url, err: describe(err) }, 'witness submission failed');
+      }
+    }
+  }
+
+  private store(size: bigint, key: string, lines: string): void {
+    let m = this.cosignatures.get(size);
+    if (!m) {
+      m = new Map();
+      this.cosignatures.set(size, m);
+    }
+    m.set(key, lines);
+    if (this.cosignatures.size > MAX_SIZES_KEPT) {
+      const sizes = [...this.cosignatures.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      for (const s of sizes.slice(0, sizes.length - MAX_SIZES_KEPT)) this.cosignatures.delete(s);
+    }
+  }
+}
