@@ -1,5 +1,7 @@
 // Test support only (not exported): the captured sessions as APDUs, a scripted replay server, and a tiny
 // in-memory COSEM server on top of the HDLC MiniServer.
+import fc from 'fast-check';
+import { DlmsError } from '../errors.js';
 import { parseFrame } from '../hdlc/frame.js';
 import { sessions, toHex, type CapturedSession } from '../hdlc/fixtures.js';
 import { wire } from '../hdlc/mock-server.js';
@@ -139,4 +141,38 @@ export function cosemServer(o: CosemServerOptions) {
     return concat([Uint8Array.of(0xe6, 0xe7, 0x00), o.override?.(request, a) ?? a]);
   };
   return { answer, log };
+}
+
+/**
+ * Property used by the codec tests: arbitrary bytes, single-byte corruptions and truncations of captured
+ * APDUs (plus any extra generators) fed to every parser give a value or a DlmsError — nothing else escapes.
+ */
+export function assertOnlyDlmsErrors(
+  captured: Uint8Array[],
+  parsers: ((b: Uint8Array) => unknown)[],
+  extra: fc.Arbitrary<Uint8Array>[] = [],
+  numRuns = 3000,
+): void {
+  const hostile = fc.oneof(
+    fc.uint8Array({ maxLength: 80 }),
+    ...extra,
+    fc.tuple(fc.constantFrom(...captured), fc.nat(), fc.integer({ min: 1, max: 255 })).map(([w, at, x]) => {
+      const b = w.slice();
+      b[at % b.length]! ^= x;
+      return b;
+    }),
+    fc.tuple(fc.constantFrom(...captured), fc.nat()).map(([w, n]) => w.subarray(0, n % (w.length + 1))),
+  );
+  fc.assert(
+    fc.property(hostile, (b) => {
+      for (const parse of parsers) {
+        try {
+          parse(b);
+        } catch (err) {
+          if (!(err instanceof DlmsError)) throw err;
+        }
+      }
+    }),
+    { numRuns },
+  );
 }
