@@ -3,26 +3,17 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex, sha256, toHex } from '@meterseal/protocol';
-import { loadDlt645Profile, loadProfile } from '@meterseal/hardware';
 import type { Logger } from 'pino';
 import { AgentConfig, type AgentConfigInput } from './config.js';
 import { enrol, type Session } from './enrol.js';
 import { loadOrCreateKey } from './keystore.js';
-import { Dlt645MeterReader } from './dlt645/index.js';
-import { ModbusMeterReader, type ModbusPort } from './meter/index.js';
+import type { ModbusPort } from './meter/index.js';
+import { createMeterSource } from './meter/factory.js';
+import type { MeterSource } from './meter/source.js';
 import { Outbox, type OutboxCounts } from './outbox.js';
 import { buildReading, signReading, type Sample } from './reading-builder.js';
 import { RpcClient } from './rpc.js';
 import { Uplink, type UplinkStats } from './uplink.js';
-
-/** Anything that yields one scan of the meter's registers (Modbus RTU or DL/T 645-2007; DLMS later). */
-export interface MeterSource {
-  open(): Promise<void>;
-  read(): Promise<Sample[]>;
-  close(): Promise<void>;
-  /** Whether the last read needed a retry (sets the reading's ReadRetried status flag). */
-  readonly lastReadRetried?: boolean;
-}
 
 export interface AgentStats {
   meterId: string;
@@ -61,19 +52,6 @@ function defaultFirmwareHash(): Uint8Array {
   return sha256(readFileSync(new URL('../package.json', import.meta.url)));
 }
 
-/** serial.protocol "dlt645": a DL/T 645-2007 reader on serial.path (or on deps.port, the in-process link). */
-function dlt645Source(config: AgentConfig, deps: AgentDeps, log: Logger): MeterSource {
-  return new Dlt645MeterReader({
-    ...(config.serial.path !== undefined ? { path: config.serial.path } : {}),
-    ...(deps.port !== undefined ? { stream: deps.port } : {}),
-    address: config.serial.address!, // the config schema requires it for dlt645
-    baudRate: config.serial.baudRate,
-    profile: loadDlt645Profile(config.serial.profile),
-    timeoutMs: config.serial.timeoutMs,
-    log,
-  });
-}
-
 export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Promise<AgentHandle> {
   const config = AgentConfig.parse(input);
   const log = deps.log.child({ meterId: config.meterId });
@@ -81,17 +59,7 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Prom
   const { key: identity, created } = loadOrCreateKey(join(config.dataDir, 'identity.key'));
   log.info({ identityKey: toHex(identity.publicKey), created }, created ? 'identity key created' : 'identity key loaded');
 
-  const source: MeterSource =
-    deps.source ??
-    (config.serial.protocol === 'dlt645' ? dlt645Source(config, deps, log) : undefined) ??
-    new ModbusMeterReader({
-      ...(config.serial.path !== undefined ? { path: config.serial.path } : {}),
-      ...(deps.port !== undefined ? { port: deps.port } : {}),
-      baudRate: config.serial.baudRate,
-      unitId: config.serial.unitId,
-      profile: loadProfile(config.serial.profile),
-      timeoutMs: config.serial.timeoutMs,
-    });
+  const source: MeterSource = deps.source ?? createMeterSource(config, deps, log);
   const outbox = new Outbox(join(config.dataDir, 'agent.sqlite'));
   const ledgerRpc = new RpcClient('ledger', config.ledger.url, config.meterId, log, config.requestTimeoutMs);
   const collectorRpc = new RpcClient('collector', config.collector.url, config.meterId, log, config.requestTimeoutMs);

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { decodeReading, encodeReading, StatusFlag } from '@meterseal/protocol';
 import { createInProcessLink, startDlt645Simulator } from '@meterseal/simulator';
 import { loadDlt645Profile } from '@meterseal/hardware';
-import type { MeterSource } from '../agent.js';
+import type { MeterSource } from '../meter/source.js';
 import { buildReading } from '../reading-builder.js';
 import { Dlt645MeterReader } from './reader.js';
 
