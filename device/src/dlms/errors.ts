@@ -27,6 +27,8 @@
  *  REJECTED    the server rejected the association (AARE result ≠ accepted); see AssociationRejectedError
  *  ACCESS      the server answered with a Data-Access-Result other than success; see DataAccessError
  *  EXCEPTION   the server answered with an exception-response or a confirmed-service-error; see ServiceError
+ *  AUTH        HLS authentication failed: the server refused our f(StoC), or its f(CtoS) does not verify
+ *              (wrong authentication/encryption key, tampered tag, replayed invocation counter)
  */
 export type DlmsErrorCode =
   | 'SHORT'
@@ -52,7 +54,8 @@ export type DlmsErrorCode =
   | 'CLOCK'
   | 'REJECTED'
   | 'ACCESS'
-  | 'EXCEPTION';
+  | 'EXCEPTION'
+  | 'AUTH';
 
 export class DlmsError extends Error {
   readonly code: DlmsErrorCode;

@@ -47,6 +47,9 @@ export interface AarqParams {
   callingApTitle?: Uint8Array;
   /** Low-level security (LLS): the password travels in calling-authentication-value. */
   password?: Uint8Array | string;
+  /** High-level security with GMAC (mechanism 5): the client's challenge CtoS; callingApTitle is then the
+   *  client system title (Green Book §9.2.7.4, HLS pass 1). Excludes `password`. */
+  hlsChallenge?: Uint8Array;
   initiate: InitiateRequest;
 }
 
@@ -56,7 +59,13 @@ const userInformation = (xdlms: Uint8Array) => tlv(TAG.userInformation, tlv(TAG.
 export function encodeAarq(p: AarqParams): Uint8Array {
   const fields = [tlv(0xa1, tlv(TAG.oid, encodeOid(p.applicationContext ?? APPLICATION_CONTEXT.lnNoCiphering)))];
   if (p.callingApTitle) fields.push(tlv(0xa6, tlv(TAG.octetString, p.callingApTitle)));
-  if (p.password !== undefined) {
+  if (p.hlsChallenge !== undefined) {
+    if (p.password !== undefined) throw new DlmsError('VALUE', 'an AARQ carries a password (LLS) or an HLS challenge, not both');
+    if (!p.callingApTitle) throw new DlmsError('VALUE', 'HLS-GMAC needs the client system title in calling-AP-title');
+    fields.push(tlv(0x8a, Uint8Array.of(0x07, 0x80))); // sender-acse-requirements: authentication(0) = 1
+    fields.push(tlv(0x8b, encodeOid(MECHANISM.highGmac))); // mechanism-name: high-level-security-gmac (5)
+    fields.push(tlv(0xac, tlv(0x80, p.hlsChallenge))); // calling-authentication-value charstring [0]: CtoS
+  } else if (p.password !== undefined) {
     fields.push(tlv(0x8a, Uint8Array.of(0x07, 0x80))); // ACSE-requirements BIT STRING: 7 unused bits, authentication(0) = 1
     fields.push(tlv(0x8b, encodeOid(MECHANISM.low))); // mechanism-name [11] IMPLICIT OBJECT IDENTIFIER
     fields.push(tlv(0xac, tlv(0x80, bytesOf(p.password)))); // Authentication-value CHOICE charstring [0] IMPLICIT GraphicString

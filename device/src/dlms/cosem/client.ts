@@ -20,6 +20,8 @@ import {
   type SelectiveAccess,
 } from './get.js';
 import { addLlc, stripLlc } from './llc.js';
+import { encodeActionRequestNormal, parseActionResponse, type ActionResponse } from './action.js';
+import { checkHlsKeys, checkSystemTitle, hlsChallenge, hlsGmac, verifyHlsGmac, type HlsKeys, type InvocationCounter } from './hls.js';
 import { CLASS_ID, CLOCK_OBIS, DEFAULT_RANGE, captureObjects, clockReading, profileRows, rangeAccess, registerValue } from './objects.js';
 import type { CaptureObject, ClockReading, RangeOptions, RegisterValue } from './objects.js';
 import { formatObis, obis, type ObisInput } from './obis.js';
@@ -58,7 +60,27 @@ export interface Association {
   conformance: ConformanceBit[];
   serverMaxReceivePduSize: number;
   dlmsVersion: number;
+  /** 'none', 'lls' or 'hls-gmac': how this association was authenticated. */
+  authentication: 'none' | 'lls' | 'hls-gmac';
+  /** HLS: the server system title (responding-AP-title) and the invocation counter of its f(CtoS). */
+  serverSystemTitle?: Uint8Array;
+  serverInvocationCounter?: bigint;
 }
+
+/** HLS-GMAC (mechanism 5) credentials: keys, the client system title and its invocation counter. */
+export interface HlsAuth {
+  keys: HlsKeys;
+  /** The client's system title, 8 octets (sent as calling-AP-title). */
+  systemTitle: Uint8Array;
+  /** Where each f(StoC) takes its invocation counter from (never reused; see hls.ts). */
+  invocationCounter: InvocationCounter;
+  /** CtoS length, 8..64; default 16. */
+  challengeLength?: number;
+}
+
+// Green Book §4.4.3 / IEC 62056-6-2 §4.4.3: the current Association LN object and its method 1.
+export const CURRENT_ASSOCIATION = '0.0.40.0.0.255';
+export const REPLY_TO_HLS_AUTHENTICATION = 1;
 
 export interface ReleaseOptions {
   /** 'rlrq' (default): RLRQ then DISC; 'rlrq-with-initiate': RLRQ carrying the negotiated InitiateRequest;
@@ -104,13 +126,19 @@ export class CosemClient {
    * Connects the link if needed, sends AARQ and checks the AARE. A password selects low-level security.
    * On rejection the link is disconnected and AssociationRejectedError (REJECTED) is thrown.
    */
-  async associate(auth: { password?: string | Uint8Array } = {}): Promise<Association> {
+  async associate(auth: { password?: string | Uint8Array; hls?: HlsAuth } = {}): Promise<Association> {
+    if (auth.hls) {
+      checkHlsKeys(auth.hls.keys);
+      checkSystemTitle(auth.hls.systemTitle, 'client');
+    }
     if (this.link.state !== 'connected') await this.link.connect();
     this.assoc = undefined;
     const o = this.options;
+    const ctos = auth.hls ? hlsChallenge(auth.hls.challengeLength ?? 16) : undefined;
+    const callingApTitle = auth.hls?.systemTitle ?? o.callingApTitle;
     const aarq = encodeAarq({
-      ...(o.callingApTitle ? { callingApTitle: o.callingApTitle } : {}),
-      ...(auth.password !== undefined ? { password: auth.password } : {}),
+      ...(callingApTitle ? { callingApTitle } : {}),
+      ...(ctos ? { hlsChallenge: ctos } : auth.password !== undefined ? { password: auth.password } : {}),
       initiate: { conformance: o.conformance ?? DEFAULT_CONFORMANCE, maxReceivePduSize: o.maxReceivePduSize ?? 0xffff, dlmsVersion: o.dlmsVersion ?? 6 },
     });
     const aare = parseAare(await this.exchange(aarq, 'AARQ'));
@@ -120,8 +148,51 @@ export class CosemClient {
     }
     const ir = aare.initiateResponse;
     if (!ir) throw new DlmsError('APDU', 'AARE accepted without an InitiateResponse');
-    this.assoc = { aare, conformance: ir.conformance, serverMaxReceivePduSize: ir.maxReceivePduSize, dlmsVersion: ir.dlmsVersion };
+    const authentication = auth.hls ? 'hls-gmac' : auth.password !== undefined ? 'lls' : 'none';
+    this.assoc = { aare, conformance: ir.conformance, serverMaxReceivePduSize: ir.maxReceivePduSize, dlmsVersion: ir.dlmsVersion, authentication };
+    if (auth.hls && ctos) {
+      try {
+        await this.replyToHls(auth.hls, ctos, aare);
+      } catch (err) {
+        this.assoc = undefined;
+        await this.link.disconnect().catch(() => undefined); // the association is not usable: end it
+        throw err;
+      }
+    }
     return this.assoc;
+  }
+
+  /**
+   * HLS passes 3 and 4 (Green Book §9.2.7.4): ACTION reply_to_HLS_authentication with f(StoC), then verify
+   * the server's f(CtoS). AUTH if the server refuses (wrong keys on one side) or its answer does not verify.
+   */
+  private async replyToHls(hls: HlsAuth, ctos: Uint8Array, aare: Aare): Promise<void> {
+    const stoc = aare.respondingAuthenticationValue;
+    if (aare.mechanismName !== undefined && aare.mechanismName !== '2.16.756.5.8.2.5') {
+      throw new DlmsError('AUTH', `the server answered mechanism ${aare.mechanismName}, not high-level-security-gmac`);
+    }
+    if (!stoc || stoc.length < 8 || stoc.length > 64) throw new DlmsError('AUTH', `AARE without a usable StoC challenge (${stoc?.length ?? 0} octets)`);
+    const serverTitle = checkSystemTitle(aare.respondingApTitle, 'server');
+    const ic = hls.invocationCounter.next(); // explicit: taken (and persisted by the counter) before use
+    const fStoC = hlsGmac(stoc, hls.keys, hls.systemTitle, ic);
+    const r = await this.action(0x0f, CURRENT_ASSOCIATION, REPLY_TO_HLS_AUTHENTICATION, { type: 'octet-string', value: fStoC });
+    if (r.result !== 0) throw new DlmsError('AUTH', `the server refused f(StoC): ${r.resultName} (wrong authentication or encryption key?)`);
+    const returned = r.returned;
+    if (!returned || !('data' in returned) || returned.data.type !== 'octet-string') throw new DlmsError('AUTH', 'reply_to_HLS_authentication returned no f(CtoS) octet-string');
+    const serverIc = verifyHlsGmac(returned.data.value, ctos, hls.keys, serverTitle);
+    this.assoc = { ...this.assoc!, serverSystemTitle: serverTitle.slice(), serverInvocationCounter: serverIc };
+  }
+
+  /** ACTION on one method (Action-Request-Normal); the raw Action-Response. */
+  async action(classId: number, logicalName: ObisInput, methodId: number, parameters?: Data): Promise<ActionResponse> {
+    if (!this.assoc) throw new DlmsError('STATE', 'ACTION before associate()');
+    const r = parseActionResponse(await this.exchange(encodeActionRequestNormal(this.iip, { classId, instance: logicalName, methodId }, parameters), 'ACTION'), this.options.limits);
+    this.checkInvokeId(r.invokeIdAndPriority);
+    if (r.trailing > 0) {
+      if (this.options.trailingBytes === 'error') throw new DlmsError('LENGTH', `${r.trailing} bytes after an Action-Response`);
+      this.counters.trailingBytes += r.trailing;
+    }
+    return r;
   }
 
   /** GET one attribute; DataAccessError (ACCESS) if the server refuses it. */

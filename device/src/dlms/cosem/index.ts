@@ -1,7 +1,7 @@
 // DLMS/COSEM application layer for the meter agent: LLC (IEC 62056-46 §5.3), A-XDR Data (IEC 62056-5-3 §8,
 // IEC 61334-6), ACSE AARQ/AARE/RLRQ/RLRE and xDLMS Initiate (IEC 62056-5-3 §8), xDLMS GET with block
-// transfer, and CosemClient over the HDLC link (../hdlc). No ciphering, no HLS: LN referencing, no or
-// low-level (password) authentication.
+// transfer, ACTION, and CosemClient over the HDLC link (../hdlc). LN referencing; no, low-level (password)
+// or high-level GMAC authentication (hls.ts); no ciphering of APDUs.
 export { DlmsError, type DlmsErrorCode } from '../errors.js';
 export * from '../axdr/index.js';
 export { LLC_REQUEST, LLC_RESPONSE, addLlc, stripLlc } from './llc.js';
@@ -72,7 +72,35 @@ export {
   type RegisterValue,
 } from './objects.js';
 export {
+  ACTION_RESULT,
+  ACTION_TAG,
+  encodeActionRequestNormal,
+  encodeActionResponseNormal,
+  parseActionRequest,
+  parseActionResponse,
+  type ActionRequest,
+  type ActionResponse,
+  type MethodDescriptor,
+} from './action.js';
+export {
+  GMAC_TAG_LENGTH,
+  MAX_INVOCATION_COUNTER,
+  MemoryInvocationCounter,
+  SC_AUTHENTICATION,
+  SYSTEM_TITLE_LENGTH,
+  checkHlsKeys,
+  checkSystemTitle,
+  hlsChallenge,
+  hlsGmac,
+  verifyHlsGmac,
+  type HlsKeys,
+  type InvocationCounter,
+} from './hls.js';
+export {
+  CURRENT_ASSOCIATION,
+  REPLY_TO_HLS_AUTHENTICATION,
   CosemClient,
+  type HlsAuth,
   type Association,
   type ClientStats,
   type CosemClientOptions,
