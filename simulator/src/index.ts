@@ -19,7 +19,8 @@ export { MeterModel, type MeterModelOptions, type MeterSnapshot } from './meter-
 export { RegisterBank, physicalValue } from './register-bank.js';
 export { simulatorConfigSchema, parseSimulatorConfig, type SimulatorConfig, type SimulatorConfigInput } from './config.js';
 export { startSimulator, type SimulatorHandle, type SimulatorOptions, type SimulatorStats } from './server.js';
-export { socatAvailable, createPtyPair, type PtyPair } from './pty.js';
+export { socatAvailable, createPtyPair, type PtyPair, type PtyPairOptions } from './pty.js';
+export { FaultyLine, faultsSchema, driftingClock, lineBitsPerChar, type Faults, type FaultsInput, type FaultyLineOptions, type FaultyLineStats } from './faulty-line.js';
 export { createInProcessLink, InProcessPort, type InProcessLink, type InProcessLinkOptions } from './link.js';
 // DL/T 645-2007: a virtual State Grid meter on a serial device or stream (its own slave-side codec).
 export {
@@ -47,4 +48,7 @@ export {
   type Dlt645WireFrame,
 } from './dlt645/codec.js';
 export { Dlt645RequestFramer } from './dlt645/framer.js';
+export { clockValue as dlt645ClockValue } from './dlt645/server.js';
+export { startFleet, dlt645FleetAddress, type FleetOptions, type FleetMeter, type FleetHandle } from './fleet.js';
 export { TariffRegisters, tariffAt, registerValue } from './dlt645/registers.js';
+export * from './dlms/index.js'; // DLMS/COSEM HDLC meter

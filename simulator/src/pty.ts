@@ -34,9 +34,23 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-export function createPtyPair(options: { timeoutMs?: number; socat?: string } = {}): Promise<PtyPair> {
+export interface PtyPairOptions {
+  timeoutMs?: number;
+  socat?: string;
+  /** Symlinks socat creates to each end (like a stable /dev/serial/by-id/… name); removed when socat exits. */
+  links?: { a?: string; b?: string };
+}
+
+/** socat's pty address; a link path must not contain socat's address separators. */
+function ptyAddress(link: string | undefined): string {
+  if (link === undefined) return 'pty,raw,echo=0';
+  if (/[,:!"'\\]/.test(link)) throw new SimulatorError('PTY_FAILED', `pty link path ${JSON.stringify(link.slice(0, 200))} contains a socat separator`);
+  return `pty,raw,echo=0,link=${link}`;
+}
+
+export function createPtyPair(options: PtyPairOptions = {}): Promise<PtyPair> {
   const timeoutMs = options.timeoutMs ?? 5000;
-  const child = spawn(options.socat ?? 'socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'], {
+  const child = spawn(options.socat ?? 'socat', ['-d', '-d', ptyAddress(options.links?.a), ptyAddress(options.links?.b)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const close = (): Promise<void> => stop(child);

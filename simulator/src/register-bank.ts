@@ -8,7 +8,8 @@ interface Slot {
 }
 
 /** Physical value (in the register's target unit) the model gives for a register definition. */
-export function physicalValue(def: RegisterDef, s: MeterSnapshot): number {
+export function physicalValue(def: RegisterDef, s: MeterSnapshot, serialNumber = 0): number {
+  if ((def.quantity as string) === 'serial_number') return serialNumber; // an identity, not a measurement
   switch (def.quantity) {
     case 'voltage':
       return s.voltageV;
@@ -42,7 +43,10 @@ export function physicalValue(def: RegisterDef, s: MeterSnapshot): number {
 export class RegisterBank {
   private readonly slots = new Map<number, Map<number, Slot>>();
 
-  constructor(readonly profile: MeterProfile) {
+  private readonly serialNumber: number;
+
+  constructor(readonly profile: MeterProfile, options: { serialNumber?: number } = {}) {
+    this.serialNumber = options.serialNumber ?? 0;
     for (const def of profile.registers) {
       let table = this.slots.get(def.functionCode);
       if (!table) this.slots.set(def.functionCode, (table = new Map()));
@@ -63,7 +67,7 @@ export class RegisterBank {
       const slot = table.get(address + i);
       if (!slot) return null;
       let bytes = encoded.get(slot.def);
-      if (!bytes) encoded.set(slot.def, (bytes = encodeRegister(slot.def, physicalValue(slot.def, snapshot))));
+      if (!bytes) encoded.set(slot.def, (bytes = encodeRegister(slot.def, physicalValue(slot.def, snapshot, this.serialNumber))));
       out[i * 2] = bytes[slot.word * 2]!;
       out[i * 2 + 1] = bytes[slot.word * 2 + 1]!;
     }

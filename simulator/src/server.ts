@@ -1,6 +1,7 @@
 // The virtual meter: a Modbus RTU server on a serial device (or any duplex byte stream).
 import type { Duplex } from 'node:stream';
 import { attachServing, openServingTransport } from './transport.js';
+import { FaultyLine, driftingClock, lineBitsPerChar, type FaultyLineStats } from './faulty-line.js';
 import type { Logger } from 'pino';
 import { loadProfile, type MeterProfile } from '@meterseal/hardware';
 import { parseSimulatorConfig, type SimulatorConfig, type SimulatorConfigInput } from './config.js';
@@ -28,13 +29,18 @@ export interface SimulatorStats {
   discardedBytes: number;
   /** CRC-valid frames that still could not be parsed. */
   malformed: number;
+  /** What the fault layer did (answers sent, dropped, corrupted, reboots). */
+  line: FaultyLineStats;
 }
 
 export interface SimulatorHandle {
   readonly config: SimulatorConfig;
   readonly profile: MeterProfile;
+  /** The current model (a reboot replaces it). */
   readonly model: MeterModel;
   stats(): SimulatorStats;
+  /** Reboots the meter now: silent for faults.rebootDowntimeMs, registers reset. */
+  reboot(): void;
   /** Stops serving; closes the serial port it opened (a provided stream is left to its owner). */
   close(): Promise<void>;
 }
@@ -45,6 +51,8 @@ export interface SimulatorOptions {
   stream?: Duplex;
   /** UTC epoch ms for the model; defaults to Date.now. */
   clock?: () => number;
+  /** Serve this (already validated) profile instead of loading config.profile. */
+  profile?: MeterProfile;
 }
 
 export async function startSimulator(input: SimulatorConfigInput, options: SimulatorOptions): Promise<SimulatorHandle> {
@@ -52,18 +60,32 @@ export async function startSimulator(input: SimulatorConfigInput, options: Simul
   const log = options.log.child({ component: 'simulator', unitId: config.unitId });
   let profile: MeterProfile;
   try {
-    profile = loadProfile(config.profile);
+    profile = options.profile ?? loadProfile(config.profile);
   } catch (err) {
     throw new SimulatorError('PROFILE', `simulator: ${(err as Error).message}`, { cause: err });
   }
-  const modelOptions = { seed: config.seed, loadScale: config.loadScale, initialEnergyWh: config.initialEnergyWh };
-  const model = new MeterModel(options.clock ? { ...modelOptions, clock: options.clock } : modelOptions);
-  const bank = new RegisterBank(profile);
+  const baseClock = options.clock ?? Date.now;
+  const makeModel = (initialEnergyWh: number): MeterModel =>
+    new MeterModel({ seed: config.seed, loadScale: config.loadScale, initialEnergyWh, clock: driftingClock(baseClock, config.faults.driftPpm) });
+  let model = makeModel(config.initialEnergyWh);
+  const bank = new RegisterBank(profile, { serialNumber: config.serialNumber ?? 10_000_000 + config.unitId });
   const framer = new RtuRequestFramer();
   const counts = { bytesReceived: 0, frames: 0, responses: 0, exceptions: 0, otherUnit: 0, broadcasts: 0, malformed: 0 };
 
   const serving = await openServingTransport(config.path, config.baudRate, options.stream);
-  const transport: Duplex = serving.stream;
+  const line = new FaultyLine(serving.stream, {
+    faults: config.faults,
+    pace: config.pace,
+    baudRate: config.baudRate,
+    bitsPerChar: lineBitsPerChar(config.parity),
+    seed: config.seed ^ config.unitId,
+  });
+  // A reboot loses the registers: the energy count starts again from zero (the fault a ledger must notice).
+  line.on('reboot', () => {
+    model = makeModel(0);
+    log.warn('simulated reboot: registers reset');
+  });
+  const transport: Duplex = line;
   const owned = options.stream === undefined;
 
   const send = (bytes: Uint8Array): void => {
@@ -116,7 +138,7 @@ export async function startSimulator(input: SimulatorConfigInput, options: Simul
     send(response);
   };
 
-  const detach = attachServing(serving, owned, (chunk) => {
+  const detach = attachServing({ stream: line, release: serving.release }, owned, (chunk) => {
     counts.bytesReceived += chunk.length;
     for (const frame of framer.push(chunk)) handleFrame(frame);
   }, log);
@@ -126,12 +148,16 @@ export async function startSimulator(input: SimulatorConfigInput, options: Simul
   return {
     config,
     profile,
-    model,
-    stats: () => ({ ...counts, crcErrors: framer.crcErrors, discardedBytes: framer.discardedBytes }),
+    get model() {
+      return model;
+    },
+    stats: () => ({ ...counts, crcErrors: framer.crcErrors, discardedBytes: framer.discardedBytes, line: line.stats() }),
+    reboot: () => line.reboot(),
     async close() {
       if (closed) return;
       closed = true;
       await detach();
+      line.destroy();
       log.info('simulator closed');
     },
   };

@@ -40,3 +40,11 @@ export {
 } from './identifiers.js';
 export { Dlt645MeterReader, type Dlt645MeterReaderOptions, type Dlt645Sample } from './reader.js';
 export type { Dlt645Stream } from './line.js';
+export {
+  DI_DATE as DLT645_DI_DATE,
+  DI_TIME as DLT645_DI_TIME,
+  STATE_GRID_UTC_OFFSET_MIN,
+  parseMeterDate as parseDlt645Date,
+  parseMeterTime as parseDlt645Time,
+  meterClockToUtc as dlt645ClockToUtc,
+} from './clock.js';

@@ -3,6 +3,8 @@
 import type { Logger } from 'pino';
 import type { Dlt645Profile } from '@meterseal/hardware';
 import type { Sample } from '../reading-builder.js';
+import type { MeterClock, MeterSnapshot } from '../meter/source.js';
+import { DI_DATE, DI_TIME, STATE_GRID_UTC_OFFSET_MIN, meterClockToUtc, parseMeterDate, parseMeterTime } from './clock.js';
 import { Dlt645Error, type Dlt645ErrorCode } from './errors.js';
 import { DEFAULT_PREAMBLE, FunctionCode, encodeFrame, isAddress, type Dlt645Frame } from './frame.js';
 import { Dlt645Framer } from './framer.js';
@@ -39,6 +41,10 @@ export interface Dlt645MeterReaderOptions {
   backoffMs?: number;
   /** FEH wake-up bytes before each request (§5.3.1), 0..4. */
   preamble?: number;
+  /** snapshot() reads the meter's clock (04000101, 04000102); default true. */
+  readClock?: boolean;
+  /** The meter's local time = UTC + this many minutes; default +480 (Beijing time, State Grid meters). */
+  utcOffsetMin?: number;
   log?: Logger;
 }
 
@@ -69,6 +75,10 @@ export class Dlt645MeterReader {
   readonly identifiers: readonly Dlt645Identifier[];
   /** True when the last read() needed at least one retry (the reading's ReadRetried status flag). */
   lastReadRetried = false;
+  /** How many retries the last read() or snapshot() needed. */
+  lastReadRetries = 0;
+  private readonly readClock: boolean;
+  private readonly utcOffsetMin: number;
   private readonly line: Line;
   private readonly framer = new Dlt645Framer();
   private readonly timeoutMs: number;
@@ -90,6 +100,8 @@ export class Dlt645MeterReader {
     this.retries = Math.max(0, Math.floor(options.retries ?? 1));
     this.backoffMs = Math.max(0, options.backoffMs ?? 100);
     this.preamble = options.preamble ?? DEFAULT_PREAMBLE;
+    this.readClock = options.readClock ?? true;
+    this.utcOffsetMin = options.utcOffsetMin ?? STATE_GRID_UTC_OFFSET_MIN;
     this.log = options.log;
     if (options.path !== undefined) {
       const base = options.profile?.serial ?? DLT645_LINE;
@@ -128,6 +140,41 @@ export class Dlt645MeterReader {
     return this.serialise(() => this.readAll());
   }
 
+  /**
+   * One scan: every identifier, the meter's identity (its 12-digit address) and, unless readClock is false,
+   * its clock. A meter that answers the clock identifiers with an error (no such data) has no clock: null.
+   */
+  snapshot(): Promise<MeterSnapshot> {
+    return this.serialise(async () => {
+      const samples = await this.readAll();
+      const retries = this.lastReadRetries;
+      const meterClock = this.readClock ? await this.readMeterClock() : null;
+      this.lastReadRetried ||= this.lastReadRetries > 0;
+      return { samples, meterIdentity: this.address, meterClock, retries: Math.max(retries, this.lastReadRetries) };
+    });
+  }
+
+  private async readMeterClock(): Promise<MeterClock | null> {
+    const raw = (di: string): Promise<Uint8Array> =>
+      this.transact(readDataRequest(this.address, di), `DI ${di} (clock)`, (f) => {
+        if (!answersFunction(f, FunctionCode.ReadData)) return undefined;
+        if (!addressMatches(this.address, f.address)) throw new Dlt645Error('ADDRESS_MISMATCH', `asked meter ${this.address}, meter ${f.address} answered`);
+        const answer = parseReadDataAnswer(f);
+        return answer.di === di ? answer.value : undefined;
+      });
+    try {
+      let date = parseMeterDate(await raw(DI_DATE));
+      const seconds = parseMeterTime(await raw(DI_TIME));
+      // Midnight may have passed between the two requests: a time just after 00:00 pairs with a fresh date.
+      if (seconds < 10) date = parseMeterDate(await raw(DI_DATE));
+      // The meter does not report its UTC offset (it is configured here), so deviation stays null.
+      return { timeMs: meterClockToUtc(date, seconds, this.utcOffsetMin), deviationMin: null, status: null };
+    } catch (err) {
+      if (err instanceof Dlt645Error && err.code === 'METER_ERROR') return null; // §7.1 abnormal answer: no clock
+      throw err;
+    }
+  }
+
   /** §7.4: asks the one meter on a point-to-point line for its address (sent to AA..AA). */
   readAddress(): Promise<string> {
     return this.serialise(() =>
@@ -144,6 +191,7 @@ export class Dlt645MeterReader {
   private async readAll(): Promise<Dlt645Sample[]> {
     if (!this.line.isOpen) throw new Dlt645Error('PORT', 'meter port is not open');
     this.lastReadRetried = false;
+    this.lastReadRetries = 0;
     const out: Dlt645Sample[] = [];
     for (const def of this.identifiers) {
       const sample = await this.transact(readDataRequest(this.address, def.di), `DI ${def.di} (${def.name})`, (f) => {
@@ -171,6 +219,7 @@ export class Dlt645MeterReader {
           throw new Dlt645Error(e.code, `${e.message} (after ${attempt + 1} attempts)`, e.errorWord === undefined ? { cause: e } : { cause: e, errorWord: e.errorWord });
         }
         this.lastReadRetried = true;
+        this.lastReadRetries++;
         this.log?.debug({ code: e.code, attempt, what }, 'meter read retry');
         await new Promise((r) => setTimeout(r, this.backoffMs));
       }

@@ -1,9 +1,10 @@
 /**
- * Why a meter read failed. Codes:
+ * Why a meter read failed. TIMEOUT, CRC, PORT and PROTOCOL are retried with exponential backoff; EXCEPTION
+ * and DECODE are not (the meter answered, asking again gives the same answer). Codes:
  *  TIMEOUT    no (complete) answer within timeoutMs, after all retries — wrong unit id, wiring, baud rate
  *  CRC        answers arrived but their CRC never matched (noise, wrong parity/stop bits), after all retries
  *  EXCEPTION  the meter answered with a Modbus exception (`exceptionCode`, Modbus Application Protocol V1.1b3 §7)
- *  PORT       the serial port could not be opened, was closed, or failed
+ *  PORT       the serial port could not be opened, was closed, or failed (the bus reopens it on the next request)
  *  PROTOCOL   an answer of the wrong length, unit or function, after all retries
  *  DECODE     the register bytes do not decode (e.g. NaN in a float register)
  */

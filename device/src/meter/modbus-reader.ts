@@ -1,5 +1,5 @@
 // Reads a meter's registers over Modbus RTU: few requests (readBlocks), raw bytes kept, values decoded.
-import modbusSerial from 'modbus-serial';
+// Requests go through a ModbusBus, so several readers (unit ids) on one RS-485 bus never interleave.
 import type { Logger } from 'pino';
 import {
   HardwareError,
@@ -8,12 +8,13 @@ import {
   splitBlock,
   type MeterProfile,
   type ReadBlock,
+  type RegisterDef,
   type TargetUnit,
 } from '@meterseal/hardware';
-import { MeterReadError, classifyModbusError } from './errors.js';
-import { SerialRtuPort, type ModbusPort } from './serial-port.js';
-
-type ModbusClient = InstanceType<typeof modbusSerial.default>;
+import { ModbusBus, encodeReadRequest, parseReadResponse } from './bus.js';
+import { MeterReadError } from './errors.js';
+import type { ModbusPort } from './serial-port.js';
+import type { MeterSnapshot } from './source.js';
 
 export interface RegisterSample {
   name: string;
@@ -27,10 +28,12 @@ export interface RegisterSample {
 }
 
 export interface ModbusMeterReaderOptions {
-  /** Serial device, e.g. /dev/ttyUSB0. Exactly one of path and port. */
+  /** Serial device, e.g. /dev/ttyUSB0; readers given the same path share one bus. One of path, port, bus. */
   path?: string;
-  /** A ready modbus-serial custom port (e.g. the simulator's in-process link). */
+  /** A ready custom port (e.g. the simulator's in-process link). */
   port?: ModbusPort;
+  /** A bus shared with other readers. */
+  bus?: ModbusBus;
   profile: MeterProfile;
   /** Defaults to the profile's serial settings. */
   baudRate?: number;
@@ -41,32 +44,50 @@ export interface ModbusMeterReaderOptions {
   unitId?: number;
   /** Per request. */
   timeoutMs?: number;
-  /** Extra attempts after a timeout, CRC error or garbled answer (not after an exception). */
+  /** Extra attempts after a timeout, CRC error, garbled answer or port failure (not after an exception). */
   retries?: number;
   /** First pause before a retry; doubles each time. */
   backoffMs?: number;
   log?: Logger;
 }
 
-const RETRYABLE = new Set(['TIMEOUT', 'CRC', 'PROTOCOL']);
+const RETRYABLE = new Set(['TIMEOUT', 'CRC', 'PROTOCOL', 'PORT']);
+/** Quantities that identify the meter rather than measure: read, never filed as a sample. */
+const IDENTITY_QUANTITY = 'serial_number';
+
+const isIdentity = (def: RegisterDef): boolean => (def.quantity as string) === IDENTITY_QUANTITY;
+
+/** The serial number as text: an unsigned integer for integer registers (word order honoured), else ASCII or hex. */
+export function serialNumberText(def: Pick<RegisterDef, 'type' | 'wordOrder'>, raw: Uint8Array): string {
+  if ((def.type === 'uint32' || def.type === 'int32') && raw.length === 4) {
+    const be = def.wordOrder === 'little' ? Uint8Array.of(raw[2]!, raw[3]!, raw[0]!, raw[1]!) : raw;
+    return String(new DataView(be.buffer, be.byteOffset, 4).getUint32(0, false));
+  }
+  if ((def.type === 'uint16' || def.type === 'int16') && raw.length === 2) return String((raw[0]! << 8) | raw[1]!);
+  const text = Buffer.from(raw).toString('latin1').replace(/\0+$/, '').trim();
+  return /^[\x20-\x7e]+$/.test(text) ? text : Buffer.from(raw).toString('hex');
+}
 
 export class ModbusMeterReader {
   readonly profile: MeterProfile;
   readonly unitId: number;
-  private readonly port: ModbusPort;
-  private readonly client: ModbusClient;
+  readonly bus: ModbusBus;
   private readonly blocks: ReadBlock[];
+  private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly backoffMs: number;
   private readonly log: Logger | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private opened = false;
   /** True when the last read() needed at least one retry (protocol StatusFlag.ReadRetried). */
   lastReadRetried = false;
+  /** How many retries the last read() needed. */
+  lastReadRetries = 0;
+  /** The serial-number register's value from the last read, or null when the profile has none. */
+  lastSerialNumber: string | null = null;
 
   constructor(options: ModbusMeterReaderOptions) {
-    if ((options.path === undefined) === (options.port === undefined)) {
-      throw new MeterReadError('PORT', 'ModbusMeterReader needs exactly one of path and port');
-    }
+    const given = [options.path, options.port, options.bus].filter((x) => x !== undefined).length;
+    if (given !== 1) throw new MeterReadError('PORT', 'ModbusMeterReader needs exactly one of path, port and bus');
     const { profile } = options;
     this.profile = profile;
     // Modbus over Serial Line V1.02 §2.2: a request to address 0 is a broadcast and is never answered.
@@ -74,62 +95,53 @@ export class ModbusMeterReader {
     if (!Number.isInteger(this.unitId) || this.unitId < 1 || this.unitId > 247) {
       throw new MeterReadError('PORT', `unit id ${this.unitId} is not 1..247`);
     }
+    this.timeoutMs = options.timeoutMs ?? 1000;
     this.retries = Math.max(0, Math.floor(options.retries ?? 2));
     this.backoffMs = Math.max(0, options.backoffMs ?? 100);
     this.log = options.log;
     this.blocks = readBlocks(profile);
-    this.port =
-      options.port ??
-      new SerialRtuPort(options.path!, {
-        baudRate: options.baudRate ?? profile.serial.baudRate,
-        dataBits: options.dataBits ?? profile.serial.dataBits,
-        parity: options.parity ?? profile.serial.parity,
-        stopBits: options.stopBits ?? profile.serial.stopBits,
-      });
-    this.client = new modbusSerial.default(this.port);
-    this.client.setID(this.unitId);
-    this.client.setTimeout(options.timeoutMs ?? 1000);
-    // ModbusRTU re-emits port errors; without a listener an EventEmitter 'error' would crash the agent.
-    this.client.on('error', (err: unknown) => this.log?.warn({ err }, 'meter port error'));
+    const line = {
+      baudRate: options.baudRate ?? profile.serial.baudRate,
+      dataBits: options.dataBits ?? profile.serial.dataBits,
+      parity: options.parity ?? profile.serial.parity,
+      stopBits: options.stopBits ?? profile.serial.stopBits,
+    };
+    const log = options.log ? { log: options.log } : {};
+    if (options.bus) this.bus = options.bus;
+    else if (options.port) this.bus = new ModbusBus({ port: options.port, ...log });
+    else this.bus = ModbusBus.forPath(options.path!, line, options.log);
   }
 
   get isOpen(): boolean {
-    return this.client.isOpen;
+    return this.opened && this.bus.isOpen;
   }
 
-  open(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.client.open((err: Error | null) => {
-        if (err) reject(new MeterReadError('PORT', `cannot open meter port: ${err.message}`, { cause: err }));
-        else resolve();
-      });
-    });
-  }
-
-  /** Reads every register of the profile; calls are serialised (RTU is half duplex). */
-  read(): Promise<RegisterSample[]> {
-    const run = this.queue.then(() => this.readAll());
-    this.queue = run.catch(() => undefined);
-    return run;
+  async open(): Promise<void> {
+    if (this.opened) return;
+    await this.bus.open();
+    this.opened = true;
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.client.isOpen) {
-        resolve();
-        return;
-      }
-      this.client.close(() => resolve());
-    });
+    if (!this.opened) return Promise.resolve();
+    this.opened = false;
+    return this.bus.close();
   }
 
-  private async readAll(): Promise<RegisterSample[]> {
-    if (!this.client.isOpen) throw new MeterReadError('PORT', 'meter port is not open');
+  /** Reads every measuring register of the profile, in profile order. */
+  async read(): Promise<RegisterSample[]> {
+    if (!this.opened) throw new MeterReadError('PORT', 'meter port is not open');
     this.lastReadRetried = false;
+    this.lastReadRetries = 0;
     const byName = new Map<string, RegisterSample>();
+    let serial: string | null = null;
     for (const block of this.blocks) {
       const data = await this.readBlock(block);
       for (const { def, raw } of splitBlock(block, data)) {
+        if (isIdentity(def)) {
+          serial = serialNumberText(def, raw);
+          continue;
+        }
         let decoded;
         try {
           decoded = decodeRegister(def, raw);
@@ -140,33 +152,34 @@ export class ModbusMeterReader {
         byName.set(def.name, { name: def.name, obis: def.obis, ...decoded, raw });
       }
     }
-    return this.profile.registers.map((r) => byName.get(r.name)!); // profile order
+    this.lastSerialNumber = serial;
+    return this.profile.registers.filter((r) => !isIdentity(r)).map((r) => byName.get(r.name)!); // profile order
+  }
+
+  /** One scan with the meter's identity (serial-number register, if the model has one); these models have no clock. */
+  async snapshot(): Promise<MeterSnapshot> {
+    const samples = await this.read();
+    return { samples, meterIdentity: this.lastSerialNumber, meterClock: null, retries: this.lastReadRetries };
   }
 
   private async readBlock(block: ReadBlock): Promise<Uint8Array> {
+    const request = encodeReadRequest(this.unitId, block.functionCode, block.address, block.quantity);
+    const where = `unit ${this.unitId} FC ${block.functionCode} @0x${block.address.toString(16)}×${block.quantity}`;
     for (let attempt = 0; ; attempt++) {
       try {
-        const res =
-          block.functionCode === 3
-            ? await this.client.readHoldingRegisters(block.address, block.quantity)
-            : await this.client.readInputRegisters(block.address, block.quantity);
-        if (res.buffer.length !== block.quantity * 2) {
-          throw Object.assign(new Error(`answer carries ${res.buffer.length} bytes, expected ${block.quantity * 2}`), {
-            name: 'LengthMismatch',
-          });
-        }
-        return new Uint8Array(res.buffer); // a copy of the register bytes exactly as received
+        const frame = await this.bus.transact(request, this.timeoutMs);
+        return parseReadResponse(frame, this.unitId, block.functionCode, block.quantity);
       } catch (err) {
-        const { code, exceptionCode } = classifyModbusError(err);
-        const where = `unit ${this.unitId} FC ${block.functionCode} @0x${block.address.toString(16)}×${block.quantity}`;
-        if (!RETRYABLE.has(code) || attempt >= this.retries) {
-          const message = `${where}: ${(err as Error)?.message ?? String(err)}${attempt ? ` (after ${attempt + 1} attempts)` : ''}`;
-          throw new MeterReadError(code, message, exceptionCode === undefined ? { cause: err } : { cause: err, exceptionCode });
+        const e = err instanceof MeterReadError ? err : new MeterReadError('PORT', String(err), { cause: err });
+        const notOpen = e.code === 'PORT' && !this.opened;
+        if (!RETRYABLE.has(e.code) || notOpen || attempt >= this.retries) {
+          const message = `${where}: ${e.message}${attempt ? ` (after ${attempt + 1} attempts)` : ''}`;
+          throw new MeterReadError(e.code, message, e.exceptionCode === undefined ? { cause: e } : { cause: e, exceptionCode: e.exceptionCode });
         }
         this.lastReadRetried = true;
-        this.log?.debug({ code, attempt, where }, 'meter read retry');
-        await new Promise((r) => setTimeout(r, this.backoffMs * 2 ** attempt));
-        this.port.flush?.(); // drop a late answer to the failed attempt before asking again
+        this.lastReadRetries++;
+        this.log?.debug({ code: e.code, attempt, where }, 'meter read retry');
+        await new Promise((r) => setTimeout(r, this.backoffMs * 2 ** attempt)); // exponential backoff
       }
     }
   }

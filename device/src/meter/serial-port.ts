@@ -1,4 +1,5 @@
-// A modbus-serial custom port over a real serial device that delivers whole response frames.
+// A port over a real serial device that delivers whole response frames: what ModbusBus (bus.ts) transacts on,
+// and a valid modbus-serial custom port too.
 // modbus-serial's ModbusRTU checks CRC and length per 'data' event (index.js _onReceive), so a raw
 // SerialPort, which emits arbitrary chunks, must be reassembled first. Like modbus-serial's
 // RTUBufferedPort, frames are found by the length the last request implies (3.5-character silence,
@@ -18,7 +19,7 @@ export interface ModbusPort extends EventEmitter {
 }
 
 // Modbus over Serial Line V1.02 §6.2.2: CRC-16, polynomial 0xA001 (reflected), init 0xFFFF.
-function crc16(b: Uint8Array, start: number, end: number): number {
+export function crc16(b: Uint8Array, start: number, end: number): number {
   let crc = 0xffff;
   for (let i = start; i < end; i++) {
     crc ^= b[i]!;

@@ -1,6 +1,7 @@
 // The DL/T 645 simulator's configuration: a zod schema with defaults, like the Modbus simulator's.
 import { z } from 'zod';
 import { SimulatorError } from '../errors.js';
+import { faultsSchema } from '../faulty-line.js';
 
 export const dlt645SimulatorConfigSchema = z.strictObject({
   /** Serial device to serve on, e.g. one end of a socat pty pair. Omit when serving on a stream. */
@@ -16,6 +17,16 @@ export const dlt645SimulatorConfigSchema = z.strictObject({
   seed: z.int().min(0).max(0xffffffff).default(1),
   loadScale: z.number().min(0).max(1000).default(1),
   initialEnergyWh: z.number().min(0).max(1e12).default(0),
+  /** Local time of the meter's clock (04000101/04000102) = UTC + this many minutes; State Grid meters: +08:00. */
+  utcOffsetMin: z.int().min(-720).max(840).default(480),
+  /** Whether the meter answers date/time (04000101, 04000102); false models a meter without a clock. */
+  hasClock: z.boolean().default(true),
+  /** Parity of the modelled line for pacing (§5.1: 8E1, 11 bits per character). */
+  parity: z.enum(['none', 'even', 'odd']).default('even'),
+  /** Pace answers at baudRate, as a real line would (a pty delivers instantly). */
+  pace: z.boolean().default(false),
+  /** Injected faults: dropped/corrupt answers, delay, reboots, clock drift. */
+  faults: faultsSchema.prefault({}),
 });
 
 export type Dlt645SimulatorConfigInput = z.input<typeof dlt645SimulatorConfigSchema>;

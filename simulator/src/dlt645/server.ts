@@ -2,6 +2,7 @@
 // read data (§7.1) and read address (§7.4) from the shared MeterModel.
 import type { Duplex } from 'node:stream';
 import { attachServing, openServingTransport } from '../transport.js';
+import { FaultyLine, driftingClock, lineBitsPerChar, type FaultyLineStats } from '../faulty-line.js';
 import type { Logger } from 'pino';
 import { loadDlt645Profile, type Dlt645IdentifierDef, type Dlt645Profile } from '@meterseal/hardware';
 import { SimulatorError } from '../errors.js';
@@ -34,15 +35,20 @@ export interface Dlt645SimulatorStats {
   checksumErrors: number;
   /** Bytes skipped while resynchronising (not counting FEH wake-up bytes). */
   discardedBytes: number;
+  /** What the fault layer did (answers sent, dropped, corrupted, reboots). */
+  line: FaultyLineStats;
 }
 
 export interface Dlt645SimulatorHandle {
   readonly config: Dlt645SimulatorConfig;
   readonly profile: Dlt645Profile;
+  /** The current model (a reboot replaces it). */
   readonly model: MeterModel;
   /** The four tariff registers (forward active energy by time-of-use tariff). */
   readonly tariffs: TariffRegisters;
   stats(): Dlt645SimulatorStats;
+  /** Reboots the meter now: silent for faults.rebootDowntimeMs, registers reset. */
+  reboot(): void;
   /** Stops serving; closes the serial port it opened (a provided stream is left to its owner). */
   close(): Promise<void>;
 }
@@ -66,15 +72,30 @@ export async function startDlt645Simulator(input: Dlt645SimulatorConfigInput, op
   }
   checkProfileUnits(profile);
   const byDi = new Map<string, Dlt645IdentifierDef>(profile.identifiers.map((d) => [d.di, d]));
-  const modelOptions = { seed: config.seed, loadScale: config.loadScale, initialEnergyWh: config.initialEnergyWh };
-  const model = new MeterModel(options.clock ? { ...modelOptions, clock: options.clock } : modelOptions);
-  const tariffs = new TariffRegisters(model.energyImportMilliWh());
+  const baseClock = options.clock ?? Date.now;
+  const makeModel = (initialEnergyWh: number): MeterModel =>
+    new MeterModel({ seed: config.seed, loadScale: config.loadScale, initialEnergyWh, clock: driftingClock(baseClock, config.faults.driftPpm) });
+  let model = makeModel(config.initialEnergyWh);
+  let tariffs = new TariffRegisters(model.energyImportMilliWh());
   const own = dlt645AddressToWire(config.address);
   const framer = new Dlt645RequestFramer();
   const counts = { bytesReceived: 0, frames: 0, responses: 0, errors: 0, otherAddress: 0, broadcasts: 0 };
 
   const serving = await openServingTransport(config.path, config.baudRate, options.stream);
-  const transport: Duplex = serving.stream;
+  const line = new FaultyLine(serving.stream, {
+    faults: config.faults,
+    pace: config.pace,
+    baudRate: config.baudRate,
+    bitsPerChar: lineBitsPerChar(config.parity),
+    checksumIndex: (f) => f.length - 2, // §5.2.6: CS, just before the 16H end byte
+    seed: config.seed,
+  });
+  line.on('reboot', () => {
+    model = makeModel(0);
+    tariffs = new TariffRegisters(0n);
+    log.warn('simulated reboot: registers reset');
+  });
+  const transport: Duplex = line;
   const owned = options.stream === undefined;
 
   const send = (control: number, data: Uint8Array): void => {
@@ -86,7 +107,13 @@ export async function startDlt645Simulator(input: Dlt645SimulatorConfigInput, op
 
   const readData = (req: Dlt645WireFrame): void => {
     const func = req.control & 0x1f;
-    const def = req.data.length === 4 ? byDi.get(dlt645DiFromData(req.data)) : undefined;
+    const di = req.data.length === 4 ? dlt645DiFromData(req.data) : '';
+    const clock = config.hasClock ? clockValue(di, model.snapshot().timeMs, config.utcOffsetMin) : undefined;
+    if (clock) {
+      send(RESPONSE | func, Uint8Array.from([...dlt645DiToData(di), ...dlt645Bcd(clock.value, clock.length, false)]));
+      return;
+    }
+    const def = byDi.get(di);
     const snapshot = model.snapshot();
     tariffs.update(snapshot);
     const value = def ? registerValue(def, snapshot, tariffs) : undefined;
@@ -115,7 +142,7 @@ export async function startDlt645Simulator(input: Dlt645SimulatorConfigInput, op
     else send(RESPONSE | ABNORMAL | (req.control & 0x1f), Uint8Array.of(DLT645_ERR_OTHER)); // read-only meter
   };
 
-  const detach = attachServing(serving, owned, (chunk) => {
+  const detach = attachServing({ stream: line, release: serving.release }, owned, (chunk) => {
     counts.bytesReceived += chunk.length;
     for (const frame of framer.push(chunk)) handle(frame);
   }, log);
@@ -125,14 +152,35 @@ export async function startDlt645Simulator(input: Dlt645SimulatorConfigInput, op
   return {
     config,
     profile,
-    model,
-    tariffs,
-    stats: () => ({ ...counts, checksumErrors: framer.checksumErrors, discardedBytes: framer.discardedBytes }),
+    get model() {
+      return model;
+    },
+    get tariffs() {
+      return tariffs;
+    },
+    stats: () => ({ ...counts, checksumErrors: framer.checksumErrors, discardedBytes: framer.discardedBytes, line: line.stats() }),
+    reboot: () => line.reboot(),
     async close() {
       if (closed) return;
       closed = true;
       await detach();
+      line.destroy();
       log.info('DL/T 645 simulator closed');
     },
   };
+}
+
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
+/**
+ * DL/T 645-2007 Appendix A, table A.5: 04000101 date and weekday YYMMDDWW (WW 0 = Sunday), 04000102 time
+ * hhmmss; both in the meter's local time, as BCD digits (sent low byte first). Undefined for other DIs.
+ */
+export function clockValue(di: string, utcMs: number, utcOffsetMin: number): { value: bigint; length: number } | undefined {
+  if (di !== '04000101' && di !== '04000102') return undefined;
+  const d = new Date(utcMs + utcOffsetMin * 60_000); // local wall time, read with the UTC getters
+  if (di === '04000101') {
+    return { value: BigInt(`${pad2(d.getUTCFullYear() % 100)}${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}${pad2(d.getUTCDay())}`), length: 4 };
+  }
+  return { value: BigInt(`${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}${pad2(d.getUTCSeconds())}`), length: 3 };
 }
