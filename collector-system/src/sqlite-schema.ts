@@ -3,9 +3,11 @@
 //
 // uint64 seq (§3) does not fit SQLite's signed 64-bit INTEGER, so seq columns hold exactly 20 decimal digits,
 // zero-padded: text order is numeric order, and range queries work on the index.
+import type Database from 'better-sqlite3';
 import { CollectorError } from './errors.js';
 
-export const SCHEMA_VERSION = 1;
+// 2: reading record v2 (docs/protocol.md §3) - record version, meter identity and meter clock detail columns.
+export const SCHEMA_VERSION = 2;
 const U64_MAX = (1n << 64n) - 1n;
 
 export function seqKey(seq: bigint): string {
@@ -15,6 +17,33 @@ export function seqKey(seq: bigint): string {
 
 export function seqFromKey(key: string): bigint {
   return BigInt(key);
+}
+
+/**
+ * The Reading v2 columns, last in the readings table so that a migrated database has the same column order
+ * as a new one. Rows stored before the migration are version 1 readings (the DEFAULT).
+ */
+const READING_V2_COLUMNS = [
+  'record_version INTEGER NOT NULL DEFAULT 1 CHECK (record_version IN (1, 2))',
+  'meter_identity TEXT',
+  'meter_clock_deviation_min INTEGER CHECK (meter_clock_deviation_min BETWEEN -32768 AND 32767)',
+  'meter_clock_status INTEGER CHECK (meter_clock_status BETWEEN 0 AND 255)',
+];
+
+
+/**
+ * Brings a database created by an older collector up to SCHEMA_VERSION, in one transaction. Run after DDL
+ * (which creates missing tables but never alters existing ones).
+ */
+export function migrate(db: Database.Database): void {
+  const cols = (db.prepare(`PRAGMA table_info(readings)`).all() as { name: string }[]).map((c) => c.name);
+  db.transaction(() => {
+    if (!cols.includes('record_version')) {
+      for (const col of READING_V2_COLUMNS) db.exec(`ALTER TABLE readings ADD COLUMN ${col}`); // schema 1 -> 2
+    }
+    db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`)
+      .run(String(SCHEMA_VERSION));
+  })();
 }
 
 const SEQ = `TEXT NOT NULL CHECK (length(seq) = 20 AND seq NOT GLOB '*[^0-9]*')`;
@@ -36,6 +65,7 @@ CREATE TABLE IF NOT EXISTS readings (
   key_id BLOB NOT NULL,
   signature BLOB NOT NULL,
   received_at TEXT NOT NULL,
+  ${READING_V2_COLUMNS.join(',\n  ')},
   UNIQUE (meter_id, seq)
 ) STRICT;
 

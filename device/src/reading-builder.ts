@@ -21,17 +21,35 @@ export function clockSyncState(): ClockSyncState {
   return existsSync('/run/systemd/timesync/synchronized') ? ClockSync.Synchronised : ClockSync.Unknown;
 }
 
-export function buildReading(meterId: string, seq: bigint, samples: Sample[], opts: { retried: boolean; meterTimeMs: bigint | null }): Reading {
+/** What the agent knows about one scan beside its samples. */
+export interface ReadingContext {
+  retried: boolean;
+  meterTimeMs: bigint | null;
+  /** The meter's identity as read from the meter (docs/protocol.md §3, v2), or null. */
+  meterIdentity?: string | null;
+  meterClockDeviationMin?: number | null;
+  meterClockStatus?: number | null;
+  /** StatusFlag bits the agent computed (plausibility, clock drift, clock set). */
+  flags?: number;
+  /** The agent's UTC clock when it took the reading; default now. */
+  agentTimeMs?: bigint;
+  clockSync?: ClockSyncState;
+}
+
+export function buildReading(meterId: string, seq: bigint, samples: Sample[], opts: ReadingContext): Reading {
   const registers: RegisterValue[] = samples.map((s) => ({ obis: s.obis, value: s.value, scaler: s.scaler, unit: s.unit as Unit, raw: s.raw }));
-  let status = 0;
+  let status = opts.flags ?? 0;
   if (opts.meterTimeMs === null) status |= StatusFlag.MeterTimeUnavailable;
   if (opts.retried) status |= StatusFlag.ReadRetried;
   return {
     meterId,
     seq,
     meterTimeMs: opts.meterTimeMs,
-    agentTimeMs: BigInt(Date.now()), // explicit UTC epoch milliseconds
-    clockSync: clockSyncState(),
+    meterIdentity: opts.meterIdentity ?? null,
+    meterClockDeviationMin: opts.meterClockDeviationMin ?? null,
+    meterClockStatus: opts.meterClockStatus ?? null,
+    agentTimeMs: opts.agentTimeMs ?? BigInt(Date.now()), // explicit UTC epoch milliseconds
+    clockSync: opts.clockSync ?? clockSyncState(),
     status,
     registers: sortRegisters(registers),
     salt: new Uint8Array(randomBytes(SALT_LENGTH)),

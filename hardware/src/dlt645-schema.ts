@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { HardwareError } from './errors.js';
 import { QUANTITIES, TARGET_UNITS, formatPath, obis, scaler, serialLineSchema } from './schema.js';
+import { dlt645EventSchema, isEnergyObis, loadProfileSchema, maxPowerW, maxRatePerHour, rollover } from './billing-schema.js';
 
 const FORMAT = /^(X{1,16})(?:\.(X{1,16}))?$/;
 const ENERGY = new Set<string>(['active_energy', 'reactive_energy', 'apparent_energy']);
@@ -35,6 +36,10 @@ export const dlt645IdentifierDefSchema = z
     unit: z.enum(TARGET_UNITS),
     /** Target integer representation: value in `unit` = integer × 10^scaler. */
     scaler,
+    /** Energy: the value (in `unit`) at which the register wraps to 0; at most what the format can show + 1 step. */
+    rollover: rollover.optional(),
+    /** Energy: the largest plausible increase per hour (in `unit`), overriding the profile's maxPowerW. */
+    maxRatePerHour: maxRatePerHour.optional(),
   })
   .transform((d) => {
     const [whole = '', fraction = ''] = d.format.split('.');
@@ -48,6 +53,16 @@ export const dlt645IdentifierDefSchema = z
     }
     // Energy leaves the agent as an integer count of Wh (varh, VAh), as for Modbus profiles.
     if (ENERGY.has(d.quantity) && d.scaler !== 0) ctx.addIssue({ code: 'custom', path: ['scaler'], message: `${d.quantity} must have scaler 0 (integer ${d.unit})` });
+    // IEC 62056-6-1 §7.5: OBIS D = 8 (totals and the time-of-use tariffs E = 1..4) is energy, and only energy rolls over.
+    if (isEnergyObis(d.obis) !== ENERGY.has(d.quantity)) ctx.addIssue({ code: 'custom', path: ['obis'], message: `${d.obis} and quantity ${d.quantity} disagree (OBIS D = 8 is energy)` });
+    for (const key of ['rollover', 'maxRatePerHour'] as const) {
+      if (d[key] !== undefined && !ENERGY.has(d.quantity)) ctx.addIssue({ code: 'custom', path: [key], message: `only energy registers have a ${key}` });
+    }
+    // A BCD register of n whole digits shows at most 10^n − 1 source units: it cannot count past 10^n.
+    const shown = 10 ** (d.length * 2 - d.decimals) * 10 ** d.sourceScaler;
+    if (d.rollover !== undefined && d.rollover > shown) {
+      ctx.addIssue({ code: 'custom', path: ['rollover'], message: `${d.format} ${d.sourceUnit} wraps by ${shown} ${d.unit} at the latest` });
+    }
   });
 
 export const dlt645ProfileSchema = z
@@ -62,6 +77,12 @@ export const dlt645ProfileSchema = z
     notes: z.array(z.string().max(1000)).max(50).default([]),
     serial: serialLineSchema,
     identifiers: z.array(dlt645IdentifierDefSchema).min(1).max(256),
+    /** Imax × highest rated voltage × phases, W: bounds plausible energy increases (billing-schema.ts). */
+    maxPowerW: maxPowerW.optional(),
+    /** Event counters/records (DL/T 645-2007 Appendix A, 03xxxxxx), cited. */
+    events: z.array(dlt645EventSchema).max(32).default([]),
+    /** Load-profile captures, where confirmed (cited). */
+    loadProfiles: z.array(loadProfileSchema).max(8).default([]),
   })
   .superRefine((p, ctx) => {
     const seen = { name: new Set<string>(), di: new Set<string>(), obis: new Set<string>() };

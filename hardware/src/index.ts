@@ -27,3 +27,4 @@ export {
 } from './dlt645-schema.js';
 export { decodeRegister, encodeRegister, type DecodedValue } from './codec.js';
 export { readBlocks, splitBlock, MAX_READ_REGISTERS, type ReadBlock, type BlockEntry } from './blocks.js';
+export { loadDlmsProfile, parseDlmsProfile, isDlmsProfileData, dlmsProfileSchema, dlmsRegisterDefSchema, type DlmsProfile, type DlmsRegisterDef } from './dlms-profile.js';

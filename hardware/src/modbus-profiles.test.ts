@@ -62,7 +62,7 @@ for (const id of MODBUS_PROFILES) {
     const p = loadProfile(id);
     const physical = (r: RegisterDef): number =>
       ({ voltage: 231.47, current: 5.321, active_power: -1234, reactive_power: 321, power_factor: 0.951, frequency: 49.98,
-        active_energy: 12345, reactive_energy: 0, apparent_energy: 0, apparent_power: 0, transformer_ratio: r.scaler < 0 ? 1.5 : 40 })[r.quantity];
+        active_energy: 12345, reactive_energy: 0, apparent_energy: 0, apparent_power: 0, transformer_ratio: r.scaler < 0 ? 1.5 : 40, serial_number: 24110042 })[r.quantity];
     for (const r of p.registers) {
       const v = physical(r);
       t.equal(decodeRegister(r, encodeRegister(r, v)).value, BigInt(Math.round(v * 10 ** -r.scaler)), `${r.name} ${v}`);

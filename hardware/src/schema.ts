@@ -1,6 +1,7 @@
 // The meter profile format: a register map as data, validated before anything trusts it.
 import { z } from 'zod';
 import { HardwareError } from './errors.js';
+import { ENERGY_QUANTITY_NAMES, isEnergyObis, loadProfileSchema, maxPowerW, maxRatePerHour, modbusEventSchema, rollover } from './billing-schema.js';
 
 /** Target units; the same names as @meterseal/protocol's Unit (DLMS/COSEM unit enumeration, IEC 62056-6-2). */
 export const TARGET_UNITS = ['W', 'VA', 'var', 'Wh', 'VAh', 'varh', 'A', 'V', 'Hz', '1'] as const;
@@ -18,6 +19,8 @@ export const QUANTITIES = [
   'reactive_energy',
   'apparent_energy',
   'transformer_ratio',
+  // The meter's nameplate serial number: read to identify the meter (issue 4 item 6), never sent as a sample.
+  'serial_number',
 ] as const;
 export type Quantity = (typeof QUANTITIES)[number];
 
@@ -37,6 +40,7 @@ export const QUANTITY_UNITS: Readonly<Record<Quantity, TargetUnit>> = {
   reactive_energy: 'varh',
   apparent_energy: 'VAh',
   transformer_ratio: '1',
+  serial_number: '1',
 };
 
 const ENERGY_QUANTITIES: ReadonlySet<Quantity> = new Set(['active_energy', 'reactive_energy', 'apparent_energy']);
@@ -90,6 +94,10 @@ export const registerDefSchema = z.strictObject({
   unit: z.enum(TARGET_UNITS),
   /** Target integer representation: value in `unit` = integer × 10^scaler. */
   scaler,
+  /** Energy registers: the value (in `unit`) at which the register wraps back to 0, where the manual says. */
+  rollover: rollover.optional(),
+  /** Energy registers: the largest plausible increase per hour (in `unit`), overriding the profile's maxPowerW. */
+  maxRatePerHour: maxRatePerHour.optional(),
 });
 
 export const meterProfileSchema = z
@@ -107,11 +115,20 @@ export const meterProfileSchema = z
     /** Some meters answer fewer than the protocol's 125 registers per read (§6.3). */
     maxRegistersPerRead: z.int().min(1).max(125).default(125),
     registers: z.array(registerDefSchema).min(1).max(256),
+    /** Imax × highest rated voltage × phases, W: bounds plausible energy increases (billing-schema.ts). */
+    maxPowerW: maxPowerW.optional(),
+    /** The meter's event counters/records, where the model keeps them (cited to the manual). */
+    events: z.array(modbusEventSchema).max(32).default([]),
+    /** Load-profile captures, where the model has them (cited to the manual). */
+    loadProfiles: z.array(loadProfileSchema).max(8).default([]),
   })
   .superRefine((p, ctx) => {
     const names = new Set<string>();
     const codes = new Set<string>();
     const spans: Array<{ fc: number; start: number; end: number; i: number }> = [];
+    if (p.registers.filter((r) => r.quantity === 'serial_number').length > 1) {
+      ctx.addIssue({ code: 'custom', path: ['registers'], message: 'at most one serial_number register' });
+    }
     p.registers.forEach((r, i) => {
       if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: ['registers', i, 'name'], message: `duplicate name "${r.name}"` });
       names.add(r.name);
@@ -131,6 +148,20 @@ export const meterProfileSchema = z
       // Energy leaves the agent as an integer count of Wh (varh, VAh): never a multiple, never a fraction.
       if (ENERGY_QUANTITIES.has(r.quantity) && r.scaler !== 0) {
         ctx.addIssue({ code: 'custom', path: ['registers', i, 'scaler'], message: `${r.quantity} must have scaler 0 (integer ${r.unit})` });
+      }
+      // IEC 62056-6-1 §7.5: value group D = 8 is a time integral, so an x.x.C.8.E.x code (totals and the
+      // time-of-use tariffs E = 1..4) must be an energy register, and only energy registers roll over.
+      if (isEnergyObis(r.obis) !== ENERGY_QUANTITY_NAMES.has(r.quantity)) {
+        ctx.addIssue({ code: 'custom', path: ['registers', i, 'obis'], message: `${r.obis} and quantity ${r.quantity} disagree (OBIS D = 8 is energy)` });
+      }
+      for (const key of ['rollover', 'maxRatePerHour'] as const) {
+        if (r[key] !== undefined && !ENERGY_QUANTITY_NAMES.has(r.quantity)) {
+          ctx.addIssue({ code: 'custom', path: ['registers', i, key], message: `only energy registers have a ${key}` });
+        }
+      }
+      // The serial number identifies the meter: DLMS/COSEM device ID 1 is 0.0.96.1.0.255 (IEC 62056-6-1 §7.4.3).
+      if (r.quantity === 'serial_number' && !/^0\.0\.96\.1\.[0-9]{1,3}\.255$/.test(r.obis)) {
+        ctx.addIssue({ code: 'custom', path: ['registers', i, 'obis'], message: 'a serial number register uses OBIS 0.0.96.1.x.255 (device ID)' });
       }
     });
   });

@@ -1,4 +1,4 @@
-// The worked example of docs/protocol.md §10, built from fixed inputs so that anyone can reproduce it.
+// The worked example of docs/protocol.md §11 (reading record v2), built from fixed inputs so that anyone can reproduce it.
 // protocol/test-vectors/meterseal/worked-example.json freezes its bytes; the test checks both agree.
 import { sha256 } from './hash.js';
 import { utf8 } from './bytes.js';
@@ -16,6 +16,10 @@ export function workedExample() {
     meterId: 'DDSU666-000042',
     seq: 7n,
     meterTimeMs: null,
+    // v2: the serial number the meter itself reports (the DDSU666 has no clock, so no clock detail)
+    meterIdentity: '24110042',
+    meterClockDeviationMin: null,
+    meterClockStatus: null,
     agentTimeMs: BigInt(Date.UTC(2026, 10, 21, 12, 0, 0)),
     clockSync: ClockSync.Synchronised,
     status: StatusFlag.MeterTimeUnavailable,

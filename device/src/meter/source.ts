@@ -40,6 +40,12 @@ export interface MeterSource {
    * snapshotOf() (identity and clock null).
    */
   snapshot?(): Promise<MeterSnapshot>;
+  /**
+   * Sets the meter's clock to a UTC instant (DLMS Clock class 8 method 1 / attribute 2, DL/T 645-2007 §7.7
+   * broadcast time sync, a Modbus time register). Optional: the agent calls it only under an explicit
+   * config policy (config clock.set) and records every setting (device/README.md, "Meter clock").
+   */
+  setClock?(timeMs: bigint): Promise<void>;
 }
 
 /** One scan from any source, falling back to read() for sources without snapshot(). */
