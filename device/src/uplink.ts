@@ -1,9 +1,12 @@
 // One outbound interface: drains the outbox in sequence order, keeps up to maxInFlight requests open,
 // marks each reading acknowledged only on the server's answer, and backs off while the path is down.
 // The two uplinks share nothing but the outbox, so one path down never stalls the other.
-import { AnchorAck, CollectorTopics, LedgerTopics, type RpcOp } from '@meterseal/protocol';
+// On the ledger interface with a PromiseTracker, an anchor counts as acknowledged only with a valid inclusion
+// promise (docs/protocol.md §10.4), kept until its receipt is checked after the deadline (promises.ts).
+import { AnchorAck, CollectorTopics, LedgerTopics, gapTopic, isGapDelivery, type RpcOp } from '@meterseal/protocol';
 import type { Logger } from 'pino';
 import type { Interface, Outbox } from './outbox.js';
+import type { PromiseTracker } from './promises.js';
 import type { RpcClient } from './rpc.js';
 
 export interface UplinkStats {
@@ -27,6 +30,7 @@ export class Uplink {
     private readonly meterId: string,
     private readonly maxInFlight: number,
     private readonly log: Logger,
+    private readonly promises?: PromiseTracker,
   ) {}
 
   start(): void {
@@ -64,9 +68,14 @@ export class Uplink {
         await this.sleep(250);
         continue;
       }
+      if (this.promises && !this.promises.ready) {
+        await this.sleep(250); // the ledger key that signs promises is learned at enrolment
+        continue;
+      }
       let progressed = false;
       let failed = false;
       try {
+        if (this.promises) await this.promises.checkDue(this.rpc);
         if (this.iface === 'collector') {
           for (const a of this.outbox.pendingAnnouncements()) {
             const body = await this.rpc.request('keys', a.keyIdHex, CollectorTopics.keys(this.meterId), a.payload);
@@ -100,7 +109,8 @@ export class Uplink {
 
   private async send(seq: bigint, payload: Uint8Array): Promise<boolean> {
     const op: RpcOp = this.iface === 'ledger' ? 'anchor' : 'delivery';
-    const topic = this.iface === 'ledger' ? LedgerTopics.anchor(this.meterId) : CollectorTopics.reading(this.meterId);
+    const topic = this.iface === 'collector' ? CollectorTopics.reading(this.meterId)
+      : isGapDelivery(payload) ? gapTopic(this.meterId) : LedgerTopics.anchor(this.meterId); // gaps: protocol.md §12
     this.stats.sent++;
     const body = await this.rpc.request(op, seq.toString(), topic, payload);
     if (!body.ok) {
@@ -108,6 +118,14 @@ export class Uplink {
       return false;
     }
     const leaf = this.iface === 'ledger' ? AnchorAck.parse(body).leafIndex : undefined;
+    if (this.promises && !isGapDelivery(payload)) { // gap records (§12) are answered without a promise
+      try {
+        this.promises.accept(seq, payload, (body as Record<string, unknown>).promise, leaf);
+      } catch (err) {
+        this.reject((err as { code?: string }).code ?? 'BAD_PROMISE', (err as Error).message, seq.toString());
+        return false;
+      }
+    }
     this.outbox.ack(this.iface, seq, leaf);
     this.stats.acked++;
     return true;

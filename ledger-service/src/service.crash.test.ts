@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import {
-  LedgerTopics, MemoryTree, bytesEqual, leafHash, openCheckpoint, parseVerifierKey, rootAt, type KeyPair,
+  LedgerTopics, MemoryTree, bytesEqual, fromHex, leafHash, openCheckpoint, openInclusionPromise, parseVerifierKey, rootAt, type KeyPair,
 } from '@meterseal/protocol';
 import { readFileSync } from 'node:fs';
 import { DB_FILE } from './core.js';
-import { VKEY_FILE } from './keys.js';
+import { PUB_FILE, VKEY_FILE } from './keys.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { FakeMeter } from './testing/fake-meter.js';
 import { startTestLedger, tempDir, writeWhitelist } from './testing/harness.js';
@@ -26,6 +26,8 @@ interface Ack {
   seq: bigint;
   leafIndex: bigint;
   signed: Uint8Array;
+  /** The inclusion promise the answer carried (hex). */
+  promise: string;
 }
 
 t.test('kill -9 under load loses no acknowledged anchor, and the log restarts consistent', async (t) => {
@@ -70,10 +72,10 @@ t.test('kill -9 under load loses no acknowledged anchor, and the log restarts co
     };
     m.client.removeAllListeners('message');
     m.client.on('message', (_topic, payload) => {
-      const b = JSON.parse(payload.toString('utf8')) as { ok: boolean; ref: string; leafIndex?: string; duplicate?: boolean };
+      const b = JSON.parse(payload.toString('utf8')) as { ok: boolean; ref: string; leafIndex?: string; duplicate?: boolean; promise?: string };
       if (!b.ok || b.duplicate) throw new Error(`unexpected answer ${payload.toString('utf8')}`);
       answered++;
-      acks.push({ meterId: m.meterId, seq: BigInt(b.ref), leafIndex: BigInt(b.leafIndex!), signed: sentBytes.get(`${m.meterId}/${b.ref}`)! });
+      acks.push({ meterId: m.meterId, seq: BigInt(b.ref), leafIndex: BigInt(b.leafIndex!), signed: sentBytes.get(`${m.meterId}/${b.ref}`)!, promise: b.promise! });
       if (acks.length >= KILL_AFTER && !killed) {
         killed = true;
         child.kill('SIGKILL'); // mid-stream: groups are being verified and committed right now
@@ -93,6 +95,17 @@ t.test('kill -9 under load loses no acknowledged anchor, and the log restarts co
     if (row?.leafIndex !== a.leafIndex || !bytesEqual(store.getEntry(a.leafIndex)!, a.signed)) t.fail(`acknowledged ${a.meterId} seq ${a.seq} at leaf ${a.leafIndex} is not in the log`);
   }
   t.pass(`all ${acks.length} acknowledged anchors are in the log of ${size} entries`);
+  // Every answer carried an inclusion promise, signed by the ledger, for the leaf that is durable in the log:
+  // promises are given only after the group commit (docs/protocol.md §10.4).
+  const ledgerPub = fromHex(readFileSync(join(dataDir, PUB_FILE), 'utf8').trim(), 32);
+  const badPromises = acks.filter((a) => {
+    try {
+      return openInclusionPromise(fromHex(a.promise), ledgerPub, a.signed).leafIndex !== a.leafIndex;
+    } catch {
+      return true;
+    }
+  });
+  t.equal(badPromises.length, 0, `every one of the ${acks.length} promises verifies and names the durable leaf`);
   const ref = new MemoryTree();
   const entries = store.getEntries(0n, Number(size));
   for (const e of entries) ref.append(leafHash(e));

@@ -4,15 +4,16 @@
 // to attach to the checkpoint it serves. A refusal (409 split view / 422 bad proof, or a witness that has
 // cosigned a larger tree) is an alarm: the ledger's history as the witness saw it does not extend to this one.
 //
-// The cosignatures are kept in memory (the last MAX_SIZES_KEPT sizes): after a restart the ledger serves
-// its bare checkpoint until the next tick's submissions come back.
+// The cosignatures are kept in the ledger's store (cosignature-store.ts, the newest KEEP_SIZES sizes), with the
+// ledger's own note they cosign: after a restart /checkpoint and receipts still carry them, and receipts use
+// the newest checkpoint that reached the configured quorum (quorumCheckpoint).
 import type { Logger } from 'pino';
+import { parseCheckpointText, parseNote } from '@meterseal/protocol';
 import { submitToWitness, type FeederState } from '@meterseal/witness';
+import { quorumCheckpoint } from './cosignature-store.js';
 import { describe } from './errors.js';
 import type { LedgerLog } from './log.js';
-
-/** How many tree sizes' cosignatures are kept: the latest one is served; a few older for answers in flight. */
-export const MAX_SIZES_KEPT = 8;
+import type { LedgerStore } from './store.js';
 
 export interface WitnessTarget {
   url: string;
@@ -48,16 +49,16 @@ export function isRefusal(err: unknown): boolean {
 
 export class WitnessAttacher {
   private readonly peers: Peer[];
-  /** size → (witness vkey → cosignature lines). */
-  private readonly cosignatures = new Map<bigint, Map<string, string>>();
   private readonly counts: WitnessCounts = { cosigned: 0, refused: 0, failed: 0 };
   private closed = false;
 
   constructor(
     targets: readonly WitnessTarget[],
     private readonly log: LedgerLog,
+    private readonly store: Pick<LedgerStore, 'putCosignature' | 'getCosignatures' | 'cosignedSizes'>,
     private readonly logger: Logger,
     private readonly timeoutMs = 10_000,
+    private readonly now: () => number = Date.now,
   ) {
     this.peers = targets.map((target) => ({ target, state: {} }));
   }
@@ -71,7 +72,7 @@ export class WitnessAttacher {
     if (this.closed || size === 0n) return; // an empty tree commits to nothing: wait for the first entry
     for (const p of this.peers) {
       if (p.inFlight) continue; // at most one request in flight per witness; the next tick catches up
-      if (this.cosignatures.get(size)?.has(p.target.verifierKey)) continue;
+      if (this.store.getCosignatures(size).some((c) => c.witness === p.target.verifierKey)) continue;
       if (p.refusedSize === size) continue;
       p.inFlight = this.submit(p, size).finally(() => {
         p.inFlight = undefined;
@@ -81,9 +82,16 @@ export class WitnessAttacher {
 
   /** The cosignature lines stored for a checkpoint size, in configuration order ('' if none). */
   linesFor(size: bigint): string {
-    const m = this.cosignatures.get(size);
-    if (!m) return '';
+    const m = new Map(this.store.getCosignatures(size).map((c) => [c.witness, c.lines]));
     return this.peers.map((p) => m.get(p.target.verifierKey) ?? '').join('');
+  }
+
+  /**
+   * The newest checkpoint with a size above `minSize` cosigned by at least `quorum` configured witnesses,
+   * with their lines; undefined if there is none (yet).
+   */
+  quorumCheckpoint(quorum: number, minSize: bigint): { size: bigint; note: string; cosigners: number } | undefined {
+    return quorumCheckpoint(this.store, this.peers.map((p) => p.target.verifierKey), quorum, minSize);
   }
 
   /** The signed checkpoint note with the stored witness cosignature lines appended (c2sp.org/signed-note). */
@@ -99,10 +107,11 @@ export class WitnessAttacher {
 
   private async submit(p: Peer, size: bigint): Promise<void> {
     const { url, verifierKey } = p.target;
+    let submitted = '';
     try {
       const r = await submitToWitness({
         source: {
-          latest: () => this.log.latestCheckpoint().note, // the ledger's own note, without cosignatures
+          latest: () => (submitted = this.log.latestCheckpoint().note), // the ledger's own note, without cosignatures
           consistencyProof: (from, to) => this.log.consistencyProof(from, to),
         },
         witnessUrl: url,
@@ -111,7 +120,9 @@ export class WitnessAttacher {
         timeoutMs: this.timeoutMs,
       });
       if (this.closed) return;
-      this.store(r.size, verifierKey, r.cosignature);
+      const note = submitted && parseCheckpointText(parseNote(submitted).text).size === r.size ? submitted : undefined;
+      if (note === undefined) throw new Error(`the witness cosigned size ${r.size}, not the submitted checkpoint`);
+      this.store.putCosignature({ size: r.size, witness: verifierKey, note, lines: r.cosignature, atMs: this.now() });
       this.counts.cosigned++;
       p.refusedSize = undefined;
       this.logger.debug({ witness: url, size: r.size.toString() }, 'checkpoint cosigned by witness');
@@ -124,19 +135,6 @@ export class WitnessAttacher {
         this.counts.failed++;
         this.logger.warn({ witness: url, err: describe(err) }, 'witness submission failed');
       }
-    }
-  }
-
-  private store(size: bigint, key: string, lines: string): void {
-    let m = this.cosignatures.get(size);
-    if (!m) {
-      m = new Map();
-      this.cosignatures.set(size, m);
-    }
-    m.set(key, lines);
-    if (this.cosignatures.size > MAX_SIZES_KEPT) {
-      const sizes = [...this.cosignatures.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      for (const s of sizes.slice(0, sizes.length - MAX_SIZES_KEPT)) this.cosignatures.delete(s);
     }
   }
 }

@@ -17,6 +17,8 @@ export const LedgerTopics = {
   challenge: `${TOPIC_ROOT}/ledger/challenge`,
   auth: `${TOPIC_ROOT}/ledger/auth`,
   bind: `${TOPIC_ROOT}/ledger/bind`,
+  /** A meter asks for the receipt of one of its anchors: JSON {"meterId", "seq"} (docs/protocol.md §10.5). */
+  receipt: `${TOPIC_ROOT}/ledger/receipt`,
   anchorPrefix: `${TOPIC_ROOT}/ledger/anchor/`,
   anchor: (meterId: string): string => {
     assertMeterId(meterId);
@@ -48,7 +50,7 @@ export function responseTopic(meterId: string): string {
   return `${TOPIC_ROOT}/meter/${meterId}/response`;
 }
 
-export const RpcOp = z.enum(['register', 'challenge', 'auth', 'bind', 'anchor', 'delivery', 'keys']);
+export const RpcOp = z.enum(['register', 'challenge', 'auth', 'bind', 'anchor', 'delivery', 'keys', 'receipt']);
 export type RpcOp = z.infer<typeof RpcOp>;
 
 export const ErrorBody = z.object({ code: z.string(), message: z.string() });

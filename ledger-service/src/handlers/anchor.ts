@@ -12,6 +12,8 @@ import {
   LedgerTopics, METER_ID_PATTERN, bytesEqual, decodeAnchor, encodeSigned, signingMessage, toHex, type Anchor,
 } from '@meterseal/protocol';
 import { Rejection } from '../errors.js';
+import { revocationOf } from '../revocation.js';
+import { PromiseSigner } from '../promise.js';
 import type { AnchorRow, BindingRow } from '../store.js';
 import { decodeSigned, type LedgerDeps, type RequestContext } from './context.js';
 
@@ -62,7 +64,18 @@ export interface PreparedAnchor extends ParsedAnchor {
 export class PrepareMemo {
   private readonly meters = new Map<string, boolean>();
   private readonly bindings = new Map<string, { binding?: BindingRow; next?: BindingRow }>();
+  private readonly revocations = new Map<string, Rejection | undefined>();
   constructor(private readonly deps: LedgerDeps) {}
+
+  /** Issue 5: REVOKED when an operator revoked the meter's current identity key (revocation.ts). */
+  revoked(meterId: string): Rejection | undefined {
+    if (!this.revocations.has(meterId)) {
+      const m = this.deps.store.getMeter(meterId);
+      const r = m && revocationOf(this.deps.store, m);
+      this.revocations.set(meterId, r && new Rejection('REVOKED', `meter ${meterId} was revoked at leaf ${r.leafIndex}: ${r.detail}`, { fields: { reason: 'revoked' } }));
+    }
+    return this.revocations.get(meterId);
+  }
 
   registered(meterId: string): boolean {
     let r = this.meters.get(meterId);
@@ -90,6 +103,8 @@ export function prepareAnchor(p: ParsedAnchor, deps: LedgerDeps, memo: PrepareMe
     out.meterRefusal = new Rejection('UNKNOWN_METER', `meter ${a.meterId} is not registered`);
     return out;
   }
+  out.meterRefusal = memo.revoked(a.meterId);
+  if (out.meterRefusal) return out;
   const committed = deps.store.getAnchor(a.meterId, a.seq);
   if (committed) {
     out.committed = committed;
@@ -141,7 +156,26 @@ export function decideAnchor(p: PreparedAnchor, existing: AnchorRow | GroupAncho
   return { kind: 'append' };
 }
 
-/** The success fields of an anchor answer (docs/protocol.md §9, AnchorAck). */
-export function anchorFields(seq: bigint, leafIndex: bigint, duplicate: boolean): Record<string, unknown> {
-  return { seq: seq.toString(), leafIndex: leafIndex.toString(), duplicate };
+const signers = new WeakMap<LedgerDeps['keys'], PromiseSigner>();
+
+function promiseSigner(deps: LedgerDeps): PromiseSigner {
+  let s = signers.get(deps.keys);
+  if (!s) signers.set(deps.keys, (s = new PromiseSigner(deps.keys.secretKey, deps.config.origin, deps.config.maxMergeDelayMs)));
+  return s;
+}
+
+/**
+ * The success fields of an anchor answer (docs/protocol.md §9, AnchorAck), with the signed inclusion promise
+ * (§10.4) when the anchor and the ledger's parts are given. Called while its group is decided; the answer
+ * leaves only after the group's commit (anchor-ingest.ts). A duplicate gets the same leaf index and an
+ * equivalent promise (same anchor hash and leaf, a fresh issue time and deadline).
+ */
+export function anchorFields(seq: bigint, leafIndex: bigint, duplicate: boolean, p?: ParsedAnchor, deps?: LedgerDeps): Record<string, unknown> {
+  const fields: Record<string, unknown> = { seq: seq.toString(), leafIndex: leafIndex.toString(), duplicate };
+  if (p && deps) {
+    const signer = promiseSigner(deps);
+    const a = p.anchor;
+    fields.promise = signer.signHex(signer.promise({ meterId: a.meterId, seq: a.seq, readingHash: a.readingHash, signed: p.signed }, leafIndex));
+  }
+  return fields;
 }
