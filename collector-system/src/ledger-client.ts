@@ -1,54 +1,45 @@
-// The ledger's read-only HTTP query API as the collector uses it (reached only through the air-gap relay):
-//   GET /checkpoint                                   text/plain C2SP signed note (c2sp.org/tlog-checkpoint)
-//   GET /v1/meters                                    {"meters":[{"meterId",…}]}
-//   GET /v1/anchors?meter=ID&from=SEQ&to=SEQ          {"checkpoint","treeSize","anchors":[{seq,readingHash,keyId,leafIndex}]}
+// The ledger's read-only HTTP query API as the collector uses it (reached only through the air-gap relay;
+// docs/ledger.md §Queries). Every path is a GET:
+//   GET /v1/index?start=I&count=C                      {"checkpoint","treeSize","meters","start","leaves":[index leaf…]}
+//   GET /v1/meter/node?meter=ID&size=N&start=A&end=B   {"children":[…2]} or {"leaves":[{seq,keyId,readingHash}…]}
+//   GET /v1/proof/consistency?from=M&to=N              {"proof":[hex…]} (RFC 9162 §2.1.4)
 // Everything the ledger answers is checked against these shapes; anything else is LEDGER_BAD_RESPONSE.
+// Bytes received and requests made are counted (what crossed the air gap).
 import { Agent, get, type IncomingMessage } from 'node:http';
 import { z } from 'zod';
-import { fromHex } from '@meterseal/protocol';
+import {
+  ProtocolError, fromHex, parseWireAnchor, parseWireChild, parseWireIndexLeaf, type Anchor, type MeterIndexLeaf, type ParsedChild,
+} from '@meterseal/protocol';
 import { CollectorError } from './errors.js';
 
-/** Anchors per request: the API's limit (inclusive range, at most this many seqs). */
-export const ANCHOR_PAGE = 10_000n;
-const MAX_BODY_BYTES = 16 * 1024 * 1024; // 10000 anchors are about 2 MB of JSON
+/** Index leaves per request (the ledger's limit). */
+export const INDEX_PAGE = 10_000;
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 const decimal = z.union([z.string().regex(/^(0|[1-9][0-9]{0,19})$/), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)]);
-const u64 = decimal.transform((v) => BigInt(v)).refine((v) => v < 1n << 64n, 'exceeds 64 bits');
 
-const MetersBody = z.object({
-  meters: z.array(
-    z.looseObject({
-      meterId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
-      firstSeq: u64.optional(),
-      lastSeq: u64.optional(),
-    }),
-  ),
+const IndexBody = z.looseObject({
+  checkpoint: z.string().max(64 * 1024),
+  treeSize: decimal,
+  meters: z.number().int().nonnegative(),
+  start: z.number().int().nonnegative(),
+  leaves: z.array(z.unknown()).max(INDEX_PAGE),
 });
+const NodeBody = z.union([
+  z.looseObject({ children: z.array(z.unknown()).length(2) }),
+  z.looseObject({ leaves: z.array(z.unknown()).max(64) }),
+]);
+const ConsistencyBody = z.looseObject({ proof: z.array(z.string().regex(/^[0-9a-fA-F]{64}$/)).max(128) });
 
-const AnchorsBody = z.looseObject({
-  treeSize: decimal.optional(),
-  anchors: z.array(
-    z.looseObject({
-      seq: u64,
-      readingHash: z.string().regex(/^[0-9a-fA-F]{64}$/),
-      keyId: z.string().regex(/^[0-9a-fA-F]{16}$/),
-      leafIndex: decimal.optional(),
-    }),
-  ),
-});
-
-export interface LedgerMeter {
-  meterId: string;
-  /** Present if the ledger reports them: the range of seqs it holds for the meter. */
-  firstSeq?: bigint;
-  lastSeq?: bigint;
+export interface IndexPage {
+  checkpointNote: string;
+  treeSize: bigint;
+  meters: number;
+  start: number;
+  leaves: MeterIndexLeaf[];
 }
 
-export interface LedgerAnchor {
-  seq: bigint;
-  readingHash: Uint8Array;
-  keyId: Uint8Array;
-}
+export type MeterNode = { children: [ParsedChild, ParsedChild] } | { leaves: Anchor[] };
 
 export interface LedgerClientOptions {
   /** Aborts every request (the air-gap window closed). */
@@ -61,6 +52,8 @@ export class LedgerClient {
   readonly baseUrl: string;
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 2 });
   readonly #o: LedgerClientOptions;
+  #bytes = 0;
+  #requests = 0;
 
   constructor(baseUrl: string, options: LedgerClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
@@ -72,31 +65,51 @@ export class LedgerClient {
     this.#agent.destroy();
   }
 
-  async checkpointNote(): Promise<string> {
-    return this.#get('/checkpoint');
+  /** Bytes of answers received so far (bodies; what crossed the gap towards the collector). */
+  get bytesReceived(): number {
+    return this.#bytes;
   }
 
-  async meters(): Promise<LedgerMeter[]> {
-    const body = this.#parse(MetersBody, await this.#get('/v1/meters'), '/v1/meters');
-    return body.meters.map((m) => ({
-      meterId: m.meterId,
-      ...(m.firstSeq === undefined ? {} : { firstSeq: m.firstSeq }),
-      ...(m.lastSeq === undefined ? {} : { lastSeq: m.lastSeq }),
-    }));
+  /** Requests made so far (round trips across the gap). */
+  get requests(): number {
+    return this.#requests;
   }
 
-  /** The meter's anchors with from <= seq <= to (to - from < ANCHOR_PAGE), ascending, each seq once. */
-  async anchors(meterId: string, from: bigint, to: bigint): Promise<LedgerAnchor[]> {
-    const path = `/v1/anchors?meter=${encodeURIComponent(meterId)}&from=${from}&to=${to}`;
-    const body = this.#parse(AnchorsBody, await this.#get(path), '/v1/anchors');
-    let previous = -1n;
-    return body.anchors.map((a) => {
-      if (a.seq < from || a.seq > to || a.seq <= previous) {
-        throw new CollectorError('LEDGER_BAD_RESPONSE', `the ledger listed seq ${a.seq} for ${meterId} outside or out of order in ${from}..${to}`);
-      }
-      previous = a.seq;
-      return { seq: a.seq, readingHash: fromHex(a.readingHash.toLowerCase(), 32), keyId: fromHex(a.keyId.toLowerCase(), 8) };
-    });
+  async indexPage(start: number, count = INDEX_PAGE): Promise<IndexPage> {
+    const body = this.#parse(IndexBody, await this.#get(`/v1/index?start=${start}&count=${count}`), '/v1/index');
+    return {
+      checkpointNote: body.checkpoint,
+      treeSize: BigInt(body.treeSize),
+      meters: body.meters,
+      start: body.start,
+      leaves: this.#wire('/v1/index', () => body.leaves.map(parseWireIndexLeaf)),
+    };
+  }
+
+  /** Node [start, end) of the meter's tree of `size` leaves (unverified: the caller checks it against its parent). */
+  async meterNode(meterId: string, size: bigint, start: bigint, end: bigint): Promise<MeterNode> {
+    const path = `/v1/meter/node?meter=${encodeURIComponent(meterId)}&size=${size}&start=${start}&end=${end}`;
+    const body = this.#parse(NodeBody, await this.#get(path), '/v1/meter/node');
+    const { children, leaves } = body as { children?: unknown[]; leaves?: unknown[] };
+    return this.#wire('/v1/meter/node', () =>
+      children !== undefined
+        ? { children: [parseWireChild(children[0]), parseWireChild(children[1])] as [ParsedChild, ParsedChild] }
+        : { leaves: (leaves ?? []).map((l) => parseWireAnchor(l, meterId)) });
+  }
+
+  /** PROOF(from, D[0:to]), RFC 9162 §2.1.4.1 (unverified). */
+  async consistencyProof(from: bigint, to: bigint): Promise<Uint8Array[]> {
+    const body = this.#parse(ConsistencyBody, await this.#get(`/v1/proof/consistency?from=${from}&to=${to}`), '/v1/proof/consistency');
+    return body.proof.map((h) => fromHex(h.toLowerCase(), 32));
+  }
+
+  #wire<T>(what: string, f: () => T): T {
+    try {
+      return f();
+    } catch (cause) {
+      if (cause instanceof ProtocolError) throw new CollectorError('LEDGER_BAD_RESPONSE', `the ledger's ${what} answer is malformed: ${cause.message}`, { cause });
+      throw cause;
+    }
   }
 
   #parse<T>(schema: z.ZodType<T>, text: string, what: string): T {
@@ -117,14 +130,18 @@ export class LedgerClient {
   #get(path: string): Promise<string> {
     const url = `${this.baseUrl}${path}`;
     const timeoutMs = this.#o.timeoutMs ?? 30_000;
+    this.#requests++;
     return new Promise<string>((resolve, reject) => {
       const fail = (code: 'LEDGER_UNREACHABLE' | 'LEDGER_BAD_RESPONSE', message: string, cause?: unknown): void =>
         reject(new CollectorError(code, message, cause === undefined ? {} : { cause }));
       const req = get(url, { agent: this.#agent, timeout: timeoutMs, ...(this.#o.signal ? { signal: this.#o.signal } : {}) }, (res: IncomingMessage) => {
+        // what crossed the gap: request line and headers (about 100 bytes with the path), status line and headers
+        this.#bytes += path.length + 100 + res.rawHeaders.reduce((n, h) => n + h.length + 2, 17);
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
+          this.#bytes += chunk.length;
           if (size > MAX_BODY_BYTES) {
             req.destroy();
             fail('LEDGER_BAD_RESPONSE', `the ledger's answer to ${path.split('?')[0]} exceeds ${MAX_BODY_BYTES} bytes`);

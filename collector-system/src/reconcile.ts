@@ -1,23 +1,36 @@
-// Reconciliation (README §Reconciliation): every stored reading is re-encoded from its stored VALUES with
-// the protocol's encodeReading and hashed again — a stored hash is never trusted, none is stored — and
-// compared with the hash the ledger anchored for the same (meter, seq), under a checkpoint verified with the
-// pinned ledger verifier key (docs/protocol.md §10).
+// Reconciliation (README §Reconciliation, docs/ledger.md §Reconciliation): every stored reading is
+// re-encoded from its stored VALUES with the protocol's encodeReading and hashed again — a stored hash is
+// never trusted, none is stored — and rebuilt into its meter-tree leaf (the anchor, with the key id of its
+// delivery). Per meter, the collector's root is compared with the ledger's, proven by the per-meter index
+// that a checkpoint signed with the pinned key commits; the ledger's tree is walked only where they differ
+// (reconcile-tree.ts). The collector also witnesses the checkpoint (witness.ts).
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { bytesEqual, encodeReading, openCheckpoint, readingHash, toHex, type NoteVerifier } from '@meterseal/protocol';
+import {
+  bytesEqual, countWitnesses, decodeReading, encodeReading, indexCommitment, indexRoot, meterLeafHasher, openCheckpoint, readingHash,
+  toBase64, toHex, type Checkpoint, type CosignatureSigner, type CosignatureVerifier, type MeterIndexLeaf, type NoteVerifier, type Reading,
+} from '@meterseal/protocol';
 import { CollectorError, describe } from './errors.js';
-import { ANCHOR_PAGE, LedgerClient, type LedgerAnchor, type LedgerMeter } from './ledger-client.js';
-import { newReportId, type Report, type ReportCounts, type ReportItem } from './report.js';
+import { LedgerClient } from './ledger-client.js';
+import { compareMeter, type CollectedLeaf } from './reconcile-tree.js';
+import { newReportId, reportJson, type MeterCompleteness, type ReadingValues, type Report, type ReportCounts, type ReportItem, type WitnessResult } from './report.js';
+import type { RunStore } from './runs.js';
 import type { CollectorStore, StoredReading } from './store.js';
+import { witnessCheckpoint, type WitnessStateStore } from './witness.js';
 
 const U64_MAX = (1n << 64n) - 1n;
+/** The default reading interval: 15 minutes. */
+export const DEFAULT_INTERVAL_MS = 15 * 60_000;
+const INDEX_ATTEMPTS = 3;
 
 export interface ReconcileProgress {
   meterId: string;
   metersDone: number;
   metersTotal: number;
+  /** Stored readings compared so far. */
+  readingsDone?: number;
 }
 
 export interface ReconcileOptions {
@@ -33,6 +46,34 @@ export interface ReconcileOptions {
   /** Aborts the run (the window closed). */
   signal?: AbortSignal;
   now?: () => Date;
+  /** The meters' reading interval (completeness, pending, silent); default 15 minutes. */
+  intervalMs?: number;
+  /** When set, the checkpoint must carry cosignatures of at least `quorum` of these witnesses. */
+  witnesses?: { verifiers: CosignatureVerifier[]; quorum: number };
+  /** The collector's own witness key and state (witness.ts); without it the checkpoint is not cosigned. */
+  witness?: { signer: CosignatureSigner; store: WitnessStateStore };
+  /** Where runs and their divergences are recorded (runs.ts). */
+  runs?: RunStore;
+  /**
+   * Only readings taken in [fromMs, toMs] (agent time, UTC epoch ms): per meter, the seqs from just after its
+   * last stored reading before fromMs to just before its first after toMs (so gaps at the edges count).
+   */
+  range?: { fromMs: number; toMs: number };
+}
+
+/** The seqs a time range covers for one meter, from its stored readings (sorted by seq). */
+export function seqsForRange(stored: readonly StoredReading[], range: { fromMs: number; toMs: number }): { from: bigint; to: bigint } {
+  let from = 0n;
+  let to = U64_MAX;
+  for (const s of stored) {
+    const at = Number(s.reading.agentTimeMs);
+    if (at < range.fromMs) from = s.reading.seq + 1n;
+    else if (at > range.toMs) {
+      to = s.reading.seq - 1n;
+      break;
+    }
+  }
+  return { from, to };
 }
 
 /** The re-hash of a stored reading, or why it cannot be re-encoded (an edit at rest broke its encoding). */
@@ -44,98 +85,164 @@ function rehash(stored: StoredReading): { hash: Uint8Array } | { error: string }
   }
 }
 
-class Tally {
-  readonly counts: ReportCounts = { matched: 0, tampered: 0, missing: 0, unanchored: 0, conflicts: 0 };
-  readonly items: ReportItem[] = [];
+export function readingValues(r: Reading): ReadingValues {
+  return {
+    meterTimeMs: r.meterTimeMs === null ? null : r.meterTimeMs.toString(),
+    agentTimeMs: r.agentTimeMs.toString(),
+    status: r.status,
+    registers: r.registers.map((g) => ({ obis: g.obis, value: g.value.toString(), scaler: g.scaler, unit: g.unit })),
+  };
+}
 
-  compare(meterId: string, seq: bigint, stored: StoredReading | undefined, anchor: LedgerAnchor | undefined): void {
-    const base = { meterId, seq: seq.toString(10) };
-    if (stored === undefined) {
-      this.counts.missing++;
-      this.items.push({ ...base, outcome: 'missing', ledgerHash: toHex(anchor!.readingHash) });
-      return;
+/** The checkpoint, verified, and the per-meter index leaves proven against the root it commits. */
+async function provenIndex(ledger: LedgerClient, o: ReconcileOptions): Promise<{ note: string; checkpoint: Checkpoint; leaves: MeterIndexLeaf[] }> {
+  for (let attempt = 1; ; attempt++) {
+    const first = await ledger.indexPage(0);
+    let checkpoint: Checkpoint;
+    try {
+      checkpoint = openCheckpoint(first.checkpointNote, o.verifier); // c2sp.org/signed-note: signed by the pinned key, or refused
+    } catch (cause) {
+      throw new CollectorError('CHECKPOINT_INVALID', `the ledger's checkpoint does not verify with the pinned key ${o.verifier.name}: ${describe(cause)}`, { cause });
     }
-    const again = rehash(stored);
-    const collected = 'hash' in again ? { collectedHash: toHex(again.hash) } : { detail: again.error };
-    if (anchor === undefined) {
-      this.counts.unanchored++;
-      this.items.push({ ...base, outcome: 'unanchored', ...collected });
-    } else if ('hash' in again && bytesEqual(again.hash, anchor.readingHash)) {
-      this.counts.matched++;
-    } else {
-      this.counts.tampered++;
-      this.items.push({ ...base, outcome: 'tampered', ...collected, ledgerHash: toHex(anchor.readingHash) });
+    if (o.witnesses && countWitnesses(first.checkpointNote, o.witnesses.verifiers) < o.witnesses.quorum) {
+      throw new CollectorError('CHECKPOINT_INVALID', `the ledger's checkpoint carries fewer than ${o.witnesses.quorum} valid witness cosignatures`);
     }
+    let commitment;
+    try {
+      commitment = indexCommitment(checkpoint);
+    } catch (cause) {
+      throw new CollectorError('CHECKPOINT_INVALID', `the ledger's checkpoint commits no usable per-meter index: ${describe(cause)}`, { cause });
+    }
+    const leaves = [...first.leaves];
+    let moved = first.treeSize !== checkpoint.size;
+    while (!moved && leaves.length < first.meters) {
+      o.signal?.throwIfAborted();
+      const page = await ledger.indexPage(leaves.length);
+      if (page.start !== leaves.length || page.leaves.length === 0) throw new CollectorError('LEDGER_BAD_RESPONSE', `the ledger's index page from ${leaves.length} starts at ${page.start} with ${page.leaves.length} leaves`);
+      moved = page.treeSize !== checkpoint.size;
+      leaves.push(...page.leaves);
+    }
+    if (moved) {
+      if (attempt >= INDEX_ATTEMPTS) throw new CollectorError('INDEX_MOVED', `the ledger's checkpoint moved while its index was read, ${attempt} times`);
+      continue;
+    }
+    if (BigInt(leaves.length) !== commitment.meters) throw new CollectorError('LEDGER_PROOF_FAILED', `the ledger served ${leaves.length} index leaves; its checkpoint commits ${commitment.meters}`);
+    let root: Uint8Array;
+    try {
+      root = indexRoot(leaves);
+    } catch (cause) {
+      throw new CollectorError('LEDGER_PROOF_FAILED', `the ledger's index leaves are not sorted by meter id: ${describe(cause)}`, { cause });
+    }
+    if (!bytesEqual(root, commitment.root)) {
+      throw new CollectorError('LEDGER_PROOF_FAILED', `the ledger's index leaves hash to ${toBase64(root)}, not the ${toBase64(commitment.root)} its checkpoint at size ${checkpoint.size} commits`);
+    }
+    return { note: first.checkpointNote, checkpoint, leaves };
   }
 }
 
-/**
- * Pages through one meter's seqs in ranges of ANCHOR_PAGE, from the lowest seq either side knows of, until
- * past the highest one either side knows of and the ledger has nothing more in a whole page.
- */
-async function reconcileMeter(meterId: string, ledgerMeter: LedgerMeter | undefined, o: ReconcileOptions, ledger: LedgerClient, tally: Tally): Promise<void> {
-  const range = await o.store.seqRange(meterId);
-  const lows = [range?.min, ledgerMeter?.firstSeq].filter((v): v is bigint => v !== undefined);
-  const highs = [range?.max, ledgerMeter?.lastSeq].filter((v): v is bigint => v !== undefined);
-  // Without the ledger's own range, start at 0 so that readings lost before the first collected one show as missing.
-  let from = ledgerMeter?.firstSeq !== undefined && lows.length > 0 ? lows.reduce((a, b) => (b < a ? b : a)) : 0n;
-  const highest = highs.length > 0 ? highs.reduce((a, b) => (b > a ? b : a)) : -1n;
-  for (;;) {
-    o.signal?.throwIfAborted();
-    const to = from + ANCHOR_PAGE - 1n > U64_MAX ? U64_MAX : from + ANCHOR_PAGE - 1n;
-    const anchors = await ledger.anchors(meterId, from, to);
-    const stored = await o.store.readings(meterId, from, to, Number(ANCHOR_PAGE));
-    const bySeq = new Map<bigint, StoredReading>(stored.map((s) => [s.reading.seq, s]));
-    for (const anchor of anchors) {
-      tally.compare(meterId, anchor.seq, bySeq.get(anchor.seq), anchor);
-      bySeq.delete(anchor.seq);
-    }
-    for (const [seq, s] of bySeq) tally.compare(meterId, seq, s, undefined);
-    if (to === U64_MAX || (from > highest && anchors.length === 0) || (to >= highest && ledgerMeter?.lastSeq !== undefined)) return;
-    from = to + 1n;
+class Tally {
+  readonly counts: Required<ReportCounts> = { matched: 0, tampered: 0, missing: 0, unanchored: 0, conflicts: 0, pending: 0 };
+  readonly items: ReportItem[] = [];
+  add(item: ReportItem): void {
+    this.counts[item.outcome === 'conflict' ? 'conflicts' : item.outcome]++;
+    this.items.push(item);
   }
 }
 
 export async function reconcile(o: ReconcileOptions): Promise<Report> {
   const now = o.now ?? (() => new Date());
   const started = now();
+  const interval = BigInt(o.intervalMs ?? DEFAULT_INTERVAL_MS);
+  const fresh = BigInt(started.getTime()) - 2n * interval; // newer than two intervals: pending, not missing
   const log = o.log.child({ component: 'reconcile' });
   const ledger = new LedgerClient(o.relayUrl, o.signal ? { signal: o.signal } : {});
   try {
-    const note = await ledger.checkpointNote();
-    let checkpoint;
-    try {
-      checkpoint = openCheckpoint(note, o.verifier); // c2sp.org/signed-note: signed by the pinned key, or refused
-    } catch (cause) {
-      throw new CollectorError('CHECKPOINT_INVALID', `the ledger's checkpoint does not verify with the pinned key ${o.verifier.name}: ${describe(cause)}`, { cause });
-    }
-    log.info({ origin: checkpoint.origin, size: checkpoint.size.toString() }, 'checkpoint verified');
+    const { checkpoint, leaves } = await provenIndex(ledger, o);
+    log.info({ origin: checkpoint.origin, size: checkpoint.size.toString(), meters: leaves.length }, 'checkpoint and per-meter index verified');
 
-    const ledgerMeters = new Map((await ledger.meters()).map((m) => [m.meterId, m]));
-    const meterIds = [...new Set([...ledgerMeters.keys(), ...(await o.store.meters())])].sort();
+    let witness: WitnessResult | undefined;
+    if (o.witness) {
+      witness = await witnessCheckpoint({ checkpoint, signer: o.witness.signer, store: o.witness.store, consistencyProof: (a, b) => ledger.consistencyProof(a, b), now: started });
+      if (witness.alarm) log.error({ alarm: witness.alarm }, 'WITNESS ALARM: the ledger rewrote or forked its log');
+    }
+
+    const proven = new Map(leaves.map((l) => [l.meterId, l]));
+    const meterIds = [...new Set([...proven.keys(), ...(await o.store.meters())])].sort();
     const tally = new Tally();
+    const completeness: MeterCompleteness[] = [];
+    let readingsDone = 0;
+    const ranges = new Map<string, { from: bigint; to: bigint }>();
     for (const [i, meterId] of meterIds.entries()) {
-      await reconcileMeter(meterId, ledgerMeters.get(meterId), o, ledger, tally);
-      o.onProgress?.({ meterId, metersDone: i + 1, metersTotal: meterIds.length });
+      o.signal?.throwIfAborted();
+      const stored = await o.store.readings(meterId, 0n, U64_MAX, Number.MAX_SAFE_INTEGER);
+      const bySeq = new Map<bigint, StoredReading>();
+      const leafOf = meterLeafHasher(meterId); // = meterLeafHash(anchor), without building each record
+      const mine: CollectedLeaf[] = stored.map((s) => {
+        bySeq.set(s.reading.seq, s);
+        const again = rehash(s);
+        if (!('hash' in again) || s.keyId.length !== 8) return { seq: s.reading.seq, leafHash: null, readingHash: null };
+        return { seq: s.reading.seq, readingHash: again.hash, leafHash: leafOf(s.reading.seq, s.keyId, again.hash) };
+      });
+      const seqs = o.range ? seqsForRange(stored, o.range) : undefined;
+      if (seqs) ranges.set(meterId, seqs);
+      const result = await compareMeter(meterId, mine, proven.get(meterId), ledger, o.signal, seqs);
+      tally.counts.matched += result.matchedInBulk;
+      for (const v of result.verdicts) {
+        const base = { meterId, seq: v.seq.toString(10) };
+        if (v.kind === 'matched') tally.counts.matched++;
+        else if (v.kind === 'missing') {
+          const at = expectedTime(v.seq, stored, interval);
+          const pending = at !== undefined && at > fresh;
+          tally.add({ ...base, outcome: pending ? 'pending' : 'missing', ledgerHash: toHex(v.ledger.readingHash), ...(pending ? { detail: 'anchored by the ledger, not yet collected: newer than two intervals' } : {}) });
+        } else {
+          const s = bySeq.get(v.seq)!;
+          const again = rehash(s);
+          const collected = { collected: readingValues(s.reading), ...('hash' in again ? { collectedHash: toHex(again.hash) } : { detail: again.error }) };
+          if (v.kind === 'tampered') {
+            const keyDiffers = !bytesEqual(v.ledger.keyId, s.keyId);
+            tally.add({ ...base, outcome: 'tampered', ...collected, ledgerHash: toHex(v.ledger.readingHash), ...(keyDiffers ? { detail: `key id ${toHex(s.keyId)} stored, ${toHex(v.ledger.keyId)} anchored` } : {}) });
+          } else {
+            const pending = s.reading.agentTimeMs > fresh;
+            tally.add({ ...base, outcome: pending ? 'pending' : 'unanchored', ...collected, ...(pending ? { detail: 'collected, not yet anchored: newer than two intervals' } : {}) });
+          }
+        }
+      }
+      completeness.push(meterCompleteness(meterId, stored, started, interval));
+      readingsDone += stored.length;
+      o.onProgress?.({ meterId, metersDone: i + 1, metersTotal: meterIds.length, readingsDone });
     }
 
-    const conflicted = new Map<string, { meterId: string; seq: bigint; n: number }>();
+    const conflicted = new Map<string, { meterId: string; seq: bigint; n: number; bytes: Uint8Array }>();
     for (const c of await o.store.conflicts()) {
+      const r = ranges.get(c.meterId);
+      if (o.range && (!r || c.seq < r.from || c.seq > r.to)) continue;
       const key = `${c.meterId}\u0000${c.seq}`;
-      const entry = conflicted.get(key) ?? { meterId: c.meterId, seq: c.seq, n: 0 };
+      const entry = conflicted.get(key) ?? { meterId: c.meterId, seq: c.seq, n: 0, bytes: c.bytes };
       entry.n++;
       conflicted.set(key, entry);
     }
     for (const c of conflicted.values()) {
-      tally.counts.conflicts++;
-      tally.items.push({ meterId: c.meterId, seq: c.seq.toString(10), outcome: 'conflict', detail: `${c.n} conflicting delivery(ies) recorded` });
+      const [stored] = await o.store.readings(c.meterId, c.seq, c.seq, 1);
+      let delivered: ReadingValues | undefined;
+      try {
+        delivered = readingValues(decodeReading(c.bytes));
+      } catch {
+        delivered = undefined;
+      }
+      tally.add({
+        meterId: c.meterId, seq: c.seq.toString(10), outcome: 'conflict', detail: `${c.n} conflicting delivery(ies) recorded`,
+        ...(stored ? { collected: readingValues(stored.reading) } : {}), ...(delivered ? { delivered } : {}),
+      });
     }
 
     o.signal?.throwIfAborted(); // a run cut short by the window is not a report
-    const order = { tampered: 0, missing: 1, unanchored: 2, conflict: 3 } as const;
+    const order = { tampered: 0, missing: 1, unanchored: 2, pending: 3, conflict: 4 } as const;
     tally.items.sort((a, b) =>
       a.meterId < b.meterId ? -1 : a.meterId > b.meterId ? 1 : BigInt(a.seq) < BigInt(b.seq) ? -1 : BigInt(a.seq) > BigInt(b.seq) ? 1 : order[a.outcome] - order[b.outcome],
     );
+    const silentMeters = completeness.filter((m) => m.silent).map((m) => m.meterId);
+    const divergent = tally.items.some((it) => it.outcome !== 'pending') || silentMeters.length > 0;
+    const commitment = indexCommitment(checkpoint);
     const report: Report = {
       id: newReportId(started, randomBytes(4)),
       startedAt: started.toISOString(),
@@ -143,21 +250,61 @@ export async function reconcile(o: ReconcileOptions): Promise<Report> {
       checkpoint: { origin: checkpoint.origin, size: checkpoint.size.toString(10), rootHex: toHex(checkpoint.root) },
       counts: tally.counts,
       items: tally.items,
+      outcome: witness?.alarm ? 'alarm' : divergent ? 'divergent' : 'clean',
+      index: { meters: commitment.meters.toString(), rootBase64: toBase64(commitment.root) },
+      ...(witness ? { witness } : {}),
+      meters: completeness,
+      silentMeters,
+      traffic: { requests: ledger.requests, bytes: ledger.bytesReceived },
     };
     await o.store.saveReport(report);
+    o.runs?.saveRun(report);
     if (o.reportsDir !== undefined) writeReportFile(o.reportsDir, report);
-    log.info({ id: report.id, ...report.counts }, 'reconciliation finished');
+    log.info({ id: report.id, outcome: report.outcome, ...report.counts, requests: ledger.requests, bytes: ledger.bytesReceived }, 'reconciliation finished');
     return report;
   } finally {
     ledger.close();
   }
 }
 
+/** When a reading `seq` should have been taken, from the nearest stored reading and the interval. */
+function expectedTime(seq: bigint, stored: readonly StoredReading[], interval: bigint): bigint | undefined {
+  let below: StoredReading | undefined;
+  let above: StoredReading | undefined;
+  for (const s of stored) {
+    if (s.reading.seq < seq) below = s;
+    else if (s.reading.seq > seq) {
+      above = s;
+      break;
+    }
+  }
+  if (below) return below.reading.agentTimeMs + (seq - below.reading.seq) * interval;
+  if (above) return above.reading.agentTimeMs - (above.reading.seq - seq) * interval;
+  return undefined;
+}
+
+function meterCompleteness(meterId: string, stored: readonly StoredReading[], at: Date, interval: bigint): MeterCompleteness {
+  if (stored.length === 0) return { meterId, received: 0, expected: 0, silent: true };
+  const first = stored[0]!.reading;
+  const last = stored.reduce((a, s) => (s.reading.agentTimeMs > a.agentTimeMs ? s.reading : a), first);
+  const nowMs = BigInt(at.getTime());
+  const expected = nowMs >= first.agentTimeMs ? Number((nowMs - first.agentTimeMs) / interval) + 1 : stored.length;
+  return {
+    meterId,
+    received: stored.length,
+    expected,
+    firstSeq: first.seq.toString(),
+    lastSeq: stored[stored.length - 1]!.reading.seq.toString(),
+    lastReadingAt: new Date(Number(last.agentTimeMs)).toISOString(),
+    silent: nowMs - last.agentTimeMs > 2n * interval,
+  };
+}
+
 /** <dir>/<id>.json, written to a temporary name first so a reader never sees half a report. */
 export function writeReportFile(dir: string, report: Report): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${report.id}.json`);
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(report, null, 2)}\n`, { flag: 'w' });
+  writeFileSync(`${path}.tmp`, reportJson(report), { flag: 'w' });
   renameSync(`${path}.tmp`, path);
   return path;
 }

@@ -1,7 +1,15 @@
 // The reconciliation report: what the collector holds, compared with what the ledger anchored.
 
 /** How one (meter, seq) compares (README §Reconciliation). */
-export type Outcome = 'matched' | 'tampered' | 'missing' | 'unanchored' | 'conflict';
+export type Outcome = 'matched' | 'tampered' | 'missing' | 'unanchored' | 'conflict' | 'pending';
+
+/** A reading's values as shown in a report (u64/i64 as decimal strings). */
+export interface ReadingValues {
+  meterTimeMs: string | null;
+  agentTimeMs: string;
+  status: number;
+  registers: { obis: string; value: string; scaler: number; unit: string }[];
+}
 
 export interface ReportItem {
   meterId: string;
@@ -14,6 +22,34 @@ export interface ReportItem {
   ledgerHash?: string;
   /** Why a stored reading could not be re-encoded, or how many conflicting deliveries were recorded. */
   detail?: string;
+  /** The stored values (tampered, unanchored, pending, conflict); the ledger side only ever has the hash. */
+  collected?: ReadingValues;
+  /** conflict: the values of the other delivery for the same (meter, seq). */
+  delivered?: ReadingValues;
+}
+
+/** Per meter: readings expected from the configured interval against those received. */
+export interface MeterCompleteness {
+  meterId: string;
+  received: number;
+  /** Intervals from the first reading's agent time to the run, plus one. */
+  expected: number;
+  firstSeq?: string;
+  lastSeq?: string;
+  /** ISO-8601 UTC agent time of the newest reading. */
+  lastReadingAt?: string;
+  /** No reading for more than two intervals. */
+  silent: boolean;
+}
+
+/** The collector as a witness of the ledger's log (witness.ts). */
+export interface WitnessResult {
+  /** first: nothing cosigned before; cosigned: consistent with the last cosigned checkpoint; alarm: not. */
+  status: 'first' | 'cosigned' | 'alarm';
+  previousSize?: string;
+  /** The cosignature line (c2sp.org/tlog-cosignature) added to the checkpoint. */
+  cosignature?: string;
+  alarm?: { code: 'TREE_SHRANK' | 'FORK' | 'INCONSISTENT' | 'ORIGIN_CHANGED'; message: string };
 }
 
 export interface ReportCounts {
@@ -23,6 +59,8 @@ export interface ReportCounts {
   unanchored: number;
   /** (meter, seq) pairs for which a different reading than the stored one was delivered. */
   conflicts: number;
+  /** Missing or unanchored, but newer than two intervals: expected to arrive. */
+  pending?: number;
 }
 
 export interface Report {
@@ -35,6 +73,40 @@ export interface Report {
   counts: ReportCounts;
   /** Every item that is not matched, ordered by meter id, then seq. */
   items: ReportItem[];
+  /** clean: everything matched and witnessed; divergent: items to look at; alarm: the witness refused the checkpoint. */
+  outcome?: 'clean' | 'divergent' | 'alarm';
+  /** The per-meter index the checkpoint commits (its extension line). */
+  index?: { meters: string; rootBase64: string };
+  witness?: WitnessResult;
+  meters?: MeterCompleteness[];
+  /** Meter ids silent for more than two intervals. */
+  silentMeters?: string[];
+  /** What crossed the air gap: requests and bytes (requests and answers, headers included). */
+  traffic?: { requests: number; bytes: number };
+}
+
+/** The report as a JSON document. */
+export function reportJson(report: Report): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+const CSV_COLUMNS = ['meterId', 'seq', 'outcome', 'collectedHash', 'ledgerHash', 'detail', 'collected', 'delivered'] as const;
+
+/** RFC 4180 field: quoted when it holds a comma, quote or line break; quotes doubled. */
+function csvField(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/** The report's items as CSV (RFC 4180, CRLF line ends), one row per divergence; values as JSON in their cells. */
+export function reportCsv(report: Report): string {
+  const rows = [CSV_COLUMNS.join(',')];
+  for (const it of report.items) {
+    rows.push(CSV_COLUMNS.map((c) => {
+      const v = it[c];
+      return csvField(v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+    }).join(','));
+  }
+  return `${rows.join('\r\n')}\r\n`;
 }
 
 /** A sortable, unique id: "r-20261121T120000123Z-1a2b3c4d". */
@@ -44,3 +116,16 @@ export function newReportId(now: Date, random: Uint8Array): string {
 }
 
 export const REPORT_ID_PATTERN = /^r-\d{8}T\d{9}Z-[0-9a-f]{8}$/;
+
+/** One line of a text progress bar ("[#####.....]  12/40 meters  3400 readings  M-12"), for a TTY. */
+export function progressBar(p: { metersDone: number; metersTotal: number; readingsDone?: number; meterId: string }, width = 30): string {
+  const frac = p.metersTotal === 0 ? 1 : Math.min(1, p.metersDone / p.metersTotal);
+  const full = Math.round(frac * width);
+  const readings = p.readingsDone === undefined ? '' : `  ${p.readingsDone} readings`;
+  return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${p.metersDone}/${p.metersTotal} meters${readings}  ${p.meterId.slice(0, 64)}`;
+}
+
+/** The report exported as `format`. */
+export function exportReport(report: Report, format: 'json' | 'csv'): string {
+  return format === 'csv' ? reportCsv(report) : reportJson(report);
+}

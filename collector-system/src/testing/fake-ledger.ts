@@ -3,10 +3,13 @@
 //   GET /checkpoint → text/plain C2SP signed checkpoint over an RFC 9162 tree of the anchors;
 //   GET /v1/meters → {"meters":[{"meterId","registeredAt","bindings"}]} (as ledger-service answers);
 //   GET /v1/anchors?meter&from&to → {"checkpoint","treeSize","anchors":[{seq,readingHash,keyId,leafIndex}]}
-//   (inclusive range of at most 10000 seqs; a wider one is 400).
+//   (inclusive range of at most 10000 seqs; a wider one is 400);
+//   GET /v1/index, /v1/meter/node, /v1/proof/consistency → the per-meter index answers (docs/ledger.md), with
+//   the index root committed in the checkpoint's extension line, computed by protocol's meter-index-api.
 import { createServer, type Server } from 'node:http';
 import {
-  MemoryTree, anchorBytesOfReading, encodeSigned, leafHash, signCheckpoint, toHex, type NoteSigner,
+  EMPTY_ROOT, MemoryTree, anchorBytesOfReading, consistencyProof, encodeSigned, formatIndexExtension, indexRoot, leafHash, meterLeafHash,
+  meterNodeAnswer, rootOfLeaves, signCheckpoint, toHex, wireIndexLeaf, type MeterIndexLeaf, type NoteSigner,
 } from '@meterseal/protocol';
 import type { SignedDelivery, TestLedgerKey, TestMeter } from './fixtures.js';
 
@@ -27,10 +30,16 @@ export interface FakeLedger {
   readonly endpoint: { host: string; port: number };
   /** Signs checkpoints; replace it to sign with a wrong key. */
   signer: NoteSigner;
-  /** When true, /v1/anchors requests are never answered (to let a window close under a run). */
+  /** When true, no request but /checkpoint is answered (to let a window close under a run). */
   holdAnchors: boolean;
   /** Every request path, in order. */
   readonly requests: string[];
+  /** Alters the index leaves served (not the ones the checkpoint commits): a lying or corrupted ledger. */
+  tamperIndex?: (leaves: MeterIndexLeaf[]) => MeterIndexLeaf[];
+  /** Rewrites history: keeps the first `keep` log entries, replaces the rest by altered ones (same size). */
+  rewriteFrom(keep: number): void;
+  /** Truncates the log to `keep` entries (and the meters' anchors with it). */
+  truncate(keep: number): void;
   /** Appends the anchor of a delivery, as the ledger would from interface 1. */
   anchor(meter: TestMeter, delivery: SignedDelivery): void;
   close(): Promise<void>;
@@ -40,7 +49,8 @@ const DECIMAL = /^(0|[1-9][0-9]{0,19})$/;
 
 export async function startFakeLedger(key: TestLedgerKey, options: FakeLedgerOptions = {}): Promise<FakeLedger> {
   const byMeter = new Map<string, Entry[]>();
-  const tree = new MemoryTree();
+  let tree = new MemoryTree();
+  let entries: Uint8Array[] = [];
   const requests: string[] = [];
   const held = new Set<import('node:http').ServerResponse>();
 
@@ -48,7 +58,21 @@ export async function startFakeLedger(key: TestLedgerKey, options: FakeLedgerOpt
     signer: key.signer,
     holdAnchors: false,
   };
-  const checkpoint = (): string => signCheckpoint({ origin: key.origin, size: tree.size, root: tree.root(), extensions: [] }, state.signer);
+  const extra: { tamperIndex?: (leaves: MeterIndexLeaf[]) => MeterIndexLeaf[] } = {};
+  const indexLeaves = (): MeterIndexLeaf[] => [...byMeter.keys()].sort().map((meterId) => {
+    const list = byMeter.get(meterId)!;
+    return { meterId, treeSize: BigInt(list.length), treeRoot: rootOfLeaves(list.map((e) => meterLeafHash({ meterId, ...e }))), keyEventsSize: 0n, keyEventsRoot: EMPTY_ROOT };
+  });
+  const checkpoint = (): string => {
+    const leaves = indexLeaves();
+    const extensions = [formatIndexExtension({ meters: BigInt(leaves.length), root: indexRoot(leaves) })]; // c2sp.org/tlog-checkpoint extension line
+    return signCheckpoint({ origin: key.origin, size: tree.size, root: tree.root(), extensions }, state.signer);
+  };
+  const rebuild = (list: Uint8Array[]): void => {
+    tree = new MemoryTree();
+    for (const e of list) tree.append(leafHash(e));
+    entries = list;
+  };
 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://ledger');
@@ -61,6 +85,31 @@ export async function startFakeLedger(key: TestLedgerKey, options: FakeLedgerOpt
     if (url.pathname === '/checkpoint') {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
       return res.end(checkpoint());
+    }
+    const q = (name: string): string => url.searchParams.get(name) ?? '';
+    if (state.holdAnchors && url.pathname !== '/checkpoint') {
+      held.add(res); // never answered: lets a window close under a run
+      return;
+    }
+    try {
+      if (url.pathname === '/v1/index') {
+        const leaves = indexLeaves();
+        const served = extra.tamperIndex ? extra.tamperIndex(leaves) : leaves;
+        const start = Number(q('start') || '0');
+        const count = Number(q('count') || '10000');
+        return json(200, { checkpoint: checkpoint(), treeSize: tree.size.toString(), meters: served.length, start, leaves: served.slice(start, start + count).map(wireIndexLeaf) });
+      }
+      if (url.pathname === '/v1/meter/node') {
+        const meterId = q('meter');
+        const list = byMeter.get(meterId) ?? [];
+        const source = { meterLeaves: (_: string, from: bigint, n: number) => list.slice(Number(from), Number(from) + n).map((e) => ({ meterId, ...e })) };
+        return json(200, meterNodeAnswer(source, meterId, BigInt(q('size')), BigInt(q('start')), BigInt(q('end'))));
+      }
+      if (url.pathname === '/v1/proof/consistency') {
+        return json(200, { proof: consistencyProof(tree, BigInt(q('from')), BigInt(q('to'))).map(toHex) });
+      }
+    } catch (err) {
+      return json(400, { error: String(err) });
     }
     if (url.pathname === '/v1/meters') {
       const meters = [...byMeter.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([meterId, list]) => ({
@@ -111,12 +160,32 @@ export async function startFakeLedger(key: TestLedgerKey, options: FakeLedgerOpt
     },
     anchor(meter, d) {
       const anchor = anchorBytesOfReading(d.readingBytes, d.reading, meter.keyId);
-      const leafIndex = tree.append(leafHash(encodeSigned(anchor, d.signature))); // RFC 9162 §2.1.1: the signed anchor is the entry
+      const entry = encodeSigned(anchor, d.signature);
+      entries.push(entry);
+      const leafIndex = tree.append(leafHash(entry)); // RFC 9162 §2.1.1: the signed anchor is the entry
       const list = byMeter.get(meter.meterId) ?? [];
       const last = list.at(-1);
       list.push({ seq: d.reading.seq, readingHash: d.hash, keyId: meter.keyId, leafIndex });
       if (last && last.seq > d.reading.seq) list.sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
       byMeter.set(meter.meterId, list);
+    },
+    get tamperIndex() {
+      return extra.tamperIndex;
+    },
+    set tamperIndex(f) {
+      if (f) extra.tamperIndex = f;
+      else delete extra.tamperIndex;
+    },
+    rewriteFrom(keep) {
+      rebuild(entries.map((e, i) => (i < keep ? e : Uint8Array.from([...e, 0x2a]))));
+    },
+    truncate(keep) {
+      rebuild(entries.slice(0, keep));
+      for (const [id, list] of byMeter) {
+        const kept = list.filter((e) => e.leafIndex < BigInt(keep));
+        if (kept.length > 0) byMeter.set(id, kept);
+        else byMeter.delete(id);
+      }
     },
     close: () =>
       new Promise<void>((resolve) => {

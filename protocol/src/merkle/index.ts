@@ -1,3 +1,4 @@
 export * from './hashing.js';
 export * from './tree.js';
 export * from './verify.js';
+export * from './range.js';

@@ -1,0 +1,111 @@
+// Reconciliation runs, their divergences, and the collector's witness state and cosignatures, in the
+// collector's SQLite file (its own tables beside the readings; a second connection, WAL). Seqs are 20-digit
+// zero-padded text as in sqlite-schema.ts, so that text order is numeric order.
+import Database from 'better-sqlite3';
+import { CollectorError } from './errors.js';
+import type { Report } from './report.js';
+import { seqKey } from './sqlite-schema.js';
+import type { WitnessState, WitnessStateStore } from './witness.js';
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS reconcile_runs (
+  id TEXT PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, outcome TEXT NOT NULL,
+  checkpoint_origin TEXT NOT NULL, checkpoint_size TEXT NOT NULL, checkpoint_root TEXT NOT NULL,
+  matched INTEGER NOT NULL, tampered INTEGER NOT NULL, missing INTEGER NOT NULL, unanchored INTEGER NOT NULL,
+  conflicts INTEGER NOT NULL, pending INTEGER NOT NULL, silent_meters INTEGER NOT NULL,
+  requests INTEGER NOT NULL, bytes INTEGER NOT NULL, witness_status TEXT, witness_alarm TEXT
+) STRICT;
+CREATE TABLE IF NOT EXISTS reconcile_divergences (
+  run_id TEXT NOT NULL REFERENCES reconcile_runs (id), meter_id TEXT NOT NULL, seq TEXT NOT NULL, outcome TEXT NOT NULL,
+  collected_hash TEXT, ledger_hash TEXT, detail TEXT, collected TEXT, delivered TEXT,
+  PRIMARY KEY (run_id, meter_id, seq, outcome)
+) STRICT;
+CREATE TABLE IF NOT EXISTS witness_state (
+  origin TEXT PRIMARY KEY, size TEXT NOT NULL, root BLOB NOT NULL, body TEXT NOT NULL, cosignature TEXT NOT NULL, cosigned_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS witness_cosignatures (
+  id INTEGER PRIMARY KEY, origin TEXT NOT NULL, size TEXT NOT NULL, root BLOB NOT NULL, body TEXT NOT NULL,
+  cosignature TEXT NOT NULL, cosigned_at TEXT NOT NULL
+) STRICT;
+`;
+
+type Row = Record<string, unknown>;
+
+export interface RunSummary {
+  id: string;
+  startedAt: string;
+  outcome: string;
+  checkpointSize: string;
+  divergences: number;
+  witnessStatus: string | null;
+}
+
+export class RunStore implements WitnessStateStore {
+  readonly #db: Database.Database;
+
+  constructor(readonly path: string) {
+    try {
+      this.#db = new Database(path);
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = FULL');
+      this.#db.pragma('busy_timeout = 5000');
+      this.#db.exec(DDL);
+    } catch (cause) {
+      throw new CollectorError('STORE_FAILED', `cannot open the reconciliation runs in ${path}`, { cause });
+    }
+  }
+
+  /** The run and every divergence of its report, in one transaction. */
+  saveRun(r: Report): void {
+    const c = r.counts;
+    const ins = this.#db.prepare(`INSERT INTO reconcile_divergences (run_id, meter_id, seq, outcome, collected_hash, ledger_hash, detail, collected, delivered)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.#db.transaction(() => {
+      this.#db.prepare(`INSERT INTO reconcile_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+        r.id, r.startedAt, r.finishedAt, r.outcome ?? 'divergent', r.checkpoint.origin, r.checkpoint.size, r.checkpoint.rootHex,
+        c.matched, c.tampered, c.missing, c.unanchored, c.conflicts, c.pending ?? 0, r.silentMeters?.length ?? 0,
+        r.traffic?.requests ?? 0, r.traffic?.bytes ?? 0, r.witness?.status ?? null, r.witness?.alarm ? `${r.witness.alarm.code}: ${r.witness.alarm.message}` : null,
+      );
+      for (const it of r.items) {
+        ins.run(r.id, it.meterId, seqKey(BigInt(it.seq)), it.outcome, it.collectedHash ?? null, it.ledgerHash ?? null, it.detail ?? null,
+          it.collected ? JSON.stringify(it.collected) : null, it.delivered ? JSON.stringify(it.delivered) : null);
+      }
+    })();
+  }
+
+  runs(limit = 100): RunSummary[] {
+    return (this.#db.prepare(`SELECT r.id, r.started_at, r.outcome, r.checkpoint_size, r.witness_status,
+        (SELECT count(*) FROM reconcile_divergences d WHERE d.run_id = r.id) AS n FROM reconcile_runs r ORDER BY r.rowid DESC LIMIT ?`).all(limit) as Row[])
+      .map((x) => ({ id: x.id as string, startedAt: x.started_at as string, outcome: x.outcome as string, checkpointSize: x.checkpoint_size as string, divergences: Number(x.n), witnessStatus: (x.witness_status as string | null) ?? null }));
+  }
+
+  divergences(runId: string): { meterId: string; seq: bigint; outcome: string }[] {
+    return (this.#db.prepare('SELECT meter_id, seq, outcome FROM reconcile_divergences WHERE run_id = ? ORDER BY meter_id, seq').all(runId) as Row[])
+      .map((x) => ({ meterId: x.meter_id as string, seq: BigInt(x.seq as string), outcome: x.outcome as string }));
+  }
+
+  witnessState(origin: string): WitnessState | undefined {
+    const r = this.#db.prepare('SELECT * FROM witness_state WHERE origin = ?').get(origin) as Row | undefined;
+    return r && {
+      origin, size: BigInt(r.size as string), root: new Uint8Array(r.root as Buffer), body: r.body as string, cosignature: r.cosignature as string, cosignedAt: r.cosigned_at as string,
+    };
+  }
+
+  saveCosignature(s: WitnessState): void {
+    this.#db.transaction(() => {
+      this.#db.prepare('INSERT INTO witness_cosignatures (origin, size, root, body, cosignature, cosigned_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(s.origin, s.size.toString(), s.root, s.body, s.cosignature, s.cosignedAt);
+      this.#db.prepare(`INSERT INTO witness_state (origin, size, root, body, cosignature, cosigned_at) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (origin) DO UPDATE SET size = excluded.size, root = excluded.root, body = excluded.body, cosignature = excluded.cosignature, cosigned_at = excluded.cosigned_at`)
+        .run(s.origin, s.size.toString(), s.root, s.body, s.cosignature, s.cosignedAt);
+    })();
+  }
+
+  cosignatureCount(): number {
+    return Number((this.#db.prepare('SELECT count(*) AS n FROM witness_cosignatures').get() as Row).n);
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+}
