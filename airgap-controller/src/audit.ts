@@ -10,10 +10,12 @@ export interface AuditRecord {
   /** When this line's event happened, ISO-8601 UTC. */
   time: string;
   /** "open-failed": the driver could not open (or verify) the gap, so no window opened. */
-  event: 'open' | 'close' | 'open-failed';
+  event: 'open' | 'close' | 'open-failed' | 'refused';
   windowId: string;
   /** The reason the collector gave when it asked for the window. */
   reason: string;
+  /** The operator who asked, for an operator's request outside the schedule (README §Policy). */
+  operator?: string;
   driver: string;
   /** Where the collector reaches the ledger during the window (null on "open-failed"). */
   relay: { host: string; port: number } | null;
@@ -25,8 +27,10 @@ export interface AuditRecord {
   bytesToTarget: number | null;
   bytesFromTarget: number | null;
   closedBy: CloseReason | null;
-  /** On "open-failed": the driver's error code and message; null otherwise. */
+  /** On "open-failed": the driver's error code and message; on "refused": why the request was refused; null otherwise. */
   error: string | null;
+  /** On "refused": the request's method and target (clipped, printable). */
+  request?: string;
 }
 
 /**

@@ -23,6 +23,8 @@ export interface OpenWindowOptions {
   reason: string;
   /** Ask for a shorter window than the controller's maximum. */
   maxMs?: number;
+  /** An operator's own request (README §Policy): granted outside the schedule; recorded with the name. */
+  operator?: string;
   /** Give up waiting for the controller's answer after this long (default 10 s). */
   timeoutMs?: number;
 }
@@ -165,7 +167,12 @@ export async function openWindow(options: OpenWindowOptions): Promise<Window> {
     else if (event.data.windowId === windowId) finish(event.data.reason);
   };
 
-  const request = { op: 'open', reason: options.reason, ...(options.maxMs === undefined ? {} : { maxMs: options.maxMs }) };
+  const request = {
+    op: 'open',
+    reason: options.reason,
+    ...(options.maxMs === undefined ? {} : { maxMs: options.maxMs }),
+    ...(options.operator === undefined ? {} : { operator: options.operator }),
+  };
   let opened: OpenResponse;
   try {
     opened = expectAnswer(OpenResponseSchema, await channel.request(request, timeoutMs));

@@ -10,6 +10,7 @@ t.test('fills in the defaults', async (t) => {
     driver: 'relay',
     control: { host: '127.0.0.1', port: 0 },
     relay: { host: '127.0.0.1', port: 0 },
+    httpAllowlist: ['/checkpoint', '/tile/', '/v1/proof/', '/v1/anchors', '/v1/meters', '/v1/index', '/v1/index/', '/v1/meter/'],
     target: { host: '10.20.0.5', port: 8080 },
     maxWindowMs: 120_000,
     auditLog: '/var/lib/meterseal/airgap.jsonl',

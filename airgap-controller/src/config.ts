@@ -1,7 +1,9 @@
+import { validate } from 'node-cron';
 import { z } from 'zod';
 import { AirgapError } from './errors.js';
 import { isIfName, isNetnsName, parseIpv4Cidr, sameSubnet } from './drivers/ip-command.js';
 import { isLoopbackAddress } from './loopback.js';
+import { DEFAULT_HTTP_ALLOWLIST } from './drivers/http-filter.js';
 
 /** Longest delay setTimeout honours (2^31 - 1 ms); a longer window would fire at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
@@ -26,6 +28,26 @@ const common = {
   maxWindowMs: z.number().int().min(1).max(MAX_TIMER_MS).default(120_000),
   /** Append-only JSON-lines audit file (created if missing, parent directories too). */
   auditLog: z.string().min(1),
+  /**
+   * README §Policy: windows for scheduled reconciliation only in slots that start at each tick of a node-cron
+   * expression (UTC) and last slotMs; an operator's request (with a name and a reason) is granted any time.
+   * Absent: every request is granted.
+   */
+  schedule: z
+    .strictObject({
+      cron: z.string().min(1).max(100).refine((s) => validate(s), { message: 'must be a valid node-cron expression' }),
+      slotMs: z.number().int().min(1000).max(MAX_TIMER_MS).default(10 * 60_000),
+    })
+    .optional(),
+  /** README §Ledger record: each open and close signed (AirgapWindow, 0x14) and POSTed to the ledger. */
+  ledgerRecord: z
+    .strictObject({
+      url: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL'),
+      keyFile: z.string().min(1),
+      required: z.boolean().default(true),
+      timeoutMs: z.number().int().min(100).max(60_000).default(5000),
+    })
+    .optional(),
 };
 
 const targetEndpoint = z.strictObject({ host: z.string().min(1), port: port.min(1) });
@@ -38,6 +60,15 @@ const RelayConfigSchema = z.strictObject({
   relay: loopbackEndpoint.prefault({}),
   /** The ledger's read-only HTTP query API, as reachable from this host. */
   target: targetEndpoint,
+  /**
+   * README §Policy: only body-less GETs on these paths (exact, or prefixes ending in "/") are relayed;
+   * anything else is answered 403 and audited. null turns the relay into a plain TCP pipe.
+   */
+  httpAllowlist: z
+    .array(z.string().regex(/^\/[A-Za-z0-9._~\/-]{0,200}$/, 'must be a path starting with "/" (prefixes end in "/")'))
+    .max(100)
+    .nullable()
+    .default([...DEFAULT_HTTP_ALLOWLIST]),
 });
 
 const netnsName = z.string().refine(isNetnsName, { message: 'must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}' });

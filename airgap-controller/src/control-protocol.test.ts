@@ -31,7 +31,7 @@ t.test('hostile input gets error responses naming the problem, and the controlle
   t.equal(airgap.stats().open, false, 'no window was opened by any of it');
 
   const window = await openWindow({ control: airgap.controlAddress, reason: 'after the abuse' });
-  t.equal((await httpGet(window.relayUrl)).status, 200, 'the controller still opens windows');
+  t.equal((await httpGet(`${window.relayUrl}/v1/proof`)).status, 200, 'the controller still opens windows');
   await window.close();
 });
 
@@ -80,7 +80,7 @@ t.test('status, close and the closed event on the wire', async (t) => {
   t.same(await owner.next(), { event: 'closed', windowId, reason: 'requested' });
   t.same(await owner.next(), { ok: true, closed: true });
   other.send('{"op":"status"}\n');
-  t.same(await other.next(), { ok: true, open: false, windows: 1 });
+  t.same(await other.next(), { ok: true, open: false, windows: 1, refused: 0 });
 });
 
 t.test('the window closes the moment its control connection drops (client-gone)', async (t) => {

@@ -16,7 +16,7 @@ t.test('a window bridges the relay port to the ledger only while open; closed on
   t.ok(control.port > 0, 'the ephemeral control port is reported');
 
   t.equal(await probe(relayPort), 'ECONNREFUSED', 'outside a window the relay port refuses');
-  t.same(airgap.stats(), { windows: 0, open: false });
+  t.same(airgap.stats(), { windows: 0, open: false, refused: 0 });
 
   const window = await openWindow({ control, reason: 'monthly reconciliation' });
   t.match(window.windowId, UUID);
@@ -35,7 +35,7 @@ t.test('a window bridges the relay port to the ledger only while open; closed on
   await window.close();
   t.equal(await window.closed, 'requested');
   t.equal(await probe(relayPort), 'ECONNREFUSED', 'after close the relay port refuses again');
-  t.same(airgap.stats(), { windows: 1, open: false });
+  t.same(airgap.stats(), { windows: 1, open: false, refused: 0 });
   await window.close(); // a second close is harmless
 
   const audit = readAudit(auditLog);
@@ -55,7 +55,7 @@ t.test('a window closes by itself at maxMs', async (t) => {
   const { airgap, auditLog } = await startController(t, target.endpoint);
   const window = await openWindow({ control: airgap.controlAddress, reason: 'short window', maxMs: 300 });
   const port = Number(new URL(window.relayUrl).port);
-  t.equal((await httpGet(window.relayUrl)).status, 200, 'open at first');
+  t.equal((await httpGet(`${window.relayUrl}/v1/proof`)).status, 200, 'open at first');
 
   t.equal(await settles(window.closed, 'the max-duration close'), 'max-duration');
   t.equal(await probe(port), 'ECONNREFUSED', 'the relay refuses after the deadline');
@@ -82,7 +82,7 @@ t.test('one window at a time: a second open is WINDOW_BUSY and leaves the first 
   const { airgap } = await startController(t, target.endpoint);
   const first = await openWindow({ control: airgap.controlAddress, reason: 'first' });
   await t.rejects(openWindow({ control: airgap.controlAddress, reason: 'second' }), { name: 'AirgapError', code: 'WINDOW_BUSY' });
-  t.equal((await httpGet(first.relayUrl)).status, 200, 'the first window still relays');
+  t.equal((await httpGet(`${first.relayUrl}/v1/proof`)).status, 200, 'the first window still relays');
   t.equal(airgap.stats().windows, 1);
   await first.close();
 

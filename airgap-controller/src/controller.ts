@@ -8,6 +8,8 @@ import { AirgapError } from './errors.js';
 import { isLoopbackAddress } from './loopback.js';
 import { createDriver } from './drivers/create-driver.js';
 import { WindowManager, type AirgapStats } from './window-manager.js';
+import { LedgerRecorder } from './ledger-record.js';
+import { ScheduleGate } from './schedule.js';
 
 export type { AirgapStats, WindowInfo } from './window-manager.js';
 
@@ -44,7 +46,8 @@ export async function startAirgap(
   { log, driver: injected }: { log: Logger; driver?: AirgapDriver },
 ): Promise<AirgapHandle> {
   const config = parseAirgapConfig(configInput);
-  const driver = injected ?? createDriver(config, log);
+  const refusals: { to?: WindowManager } = {}; // the relay reports refused requests to the window manager (audit)
+  const driver = injected ?? createDriver(config, log, { onRefused: (r) => refusals.to?.refused(r) });
   try {
     await driver.init?.(); // fail-safe: the gap starts closed, verified, before anyone can ask for a window
   } catch (cause) {
@@ -52,7 +55,17 @@ export async function startAirgap(
     throw new AirgapError('DRIVER_FAILED', `the ${driver.name} driver could not force the gap closed at start`, { cause });
   }
   const audit = new AuditLog(config.auditLog);
-  const windows = new WindowManager(config, log, driver, audit);
+  const schedule = config.schedule ? new ScheduleGate(config.schedule.cron, config.schedule.slotMs) : undefined;
+  let recorder: LedgerRecorder | undefined;
+  try {
+    recorder = config.ledgerRecord ? new LedgerRecorder(config.ledgerRecord, log) : undefined;
+  } catch (err) {
+    await schedule?.stop();
+    audit.close();
+    throw err;
+  }
+  const windows = new WindowManager(config, log, driver, audit, { ...(schedule ? { schedule } : {}), ...(recorder ? { recorder } : {}) });
+  refusals.to = windows;
   let nextConnection = 1;
   const server = createServer((socket: Socket) => {
     if (windows.shuttingDown || !isLoopbackAddress(socket.remoteAddress)) {
@@ -69,6 +82,7 @@ export async function startAirgap(
     controlAddress = await listen(server, config.control);
   } catch (cause) {
     audit.close();
+    await schedule?.stop();
     await driver.dispose?.().catch((err: unknown) => log.fatal({ err }, 'driver dispose failed'));
     throw new AirgapError('LISTEN_FAILED', `cannot listen for control connections on ${config.control.host}:${config.control.port}`, { cause });
   }
@@ -85,6 +99,8 @@ export async function startAirgap(
         for (const connection of windows.connections) connection.end();
         await serverClosed;
         await driver.dispose?.().catch((err: unknown) => log.fatal({ err }, 'driver could not leave the gap closed at shutdown'));
+        await schedule?.stop();
+        await recorder?.close();
         audit.close();
         log.info('airgap controller closed');
       })()),

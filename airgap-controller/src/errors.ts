@@ -14,6 +14,8 @@ export const PROTOCOL_ERROR_CODES = [
   'DRIVER_FAILED', // the driver could not open the gap
   'AUDIT_FAILED', // the audit record could not be written, so the window was not opened
   'SHUTTING_DOWN', // the controller is closing
+  'OUTSIDE_SCHEDULE', // a scheduled open outside the configured schedule's slots (README §Policy)
+  'LEDGER_RECORD_FAILED', // the ledger did not accept the window's signed open record (ledgerRecord.required)
   'INTERNAL', // a bug; the message says what
 ] as const;
 
@@ -26,6 +28,9 @@ export const LOCAL_ERROR_CODES = [
   'CONNECTION_LOST', // client: the control connection ended before the answer arrived
   'PROTOCOL_ERROR', // client: the controller sent something that is not a valid control message
   'TIMEOUT', // client: no answer in time
+  'HTTP_MALFORMED', // relay: a request head that is not strict HTTP/1.1 (answered 400 and the connection closed)
+  'HTTP_TOO_LARGE', // relay: a request head over the size or header-count limit (431)
+  'HTTP_FORBIDDEN', // relay: a method other than GET, a body, or a path off the allowlist (403)
 ] as const;
 
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];

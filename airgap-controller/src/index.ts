@@ -39,3 +39,8 @@ export {
   type Op,
 } from './protocol.js';
 export { LineFramer, MAX_LINE_BYTES, type FramedLines } from './framer.js';
+export { airgapStatus, readAuditTail, type AirgapStatusView } from './status-client.js';
+export { LedgerRecorder, loadControllerKey, type LedgerRecordConfig } from './ledger-record.js';
+export { ScheduleGate } from './schedule.js';
+export { DEFAULT_HTTP_ALLOWLIST, parseRequestHead, checkRequest, type RequestHead } from './drivers/http-filter.js';
+export type { RefusedRequest } from './drivers/relay.js';

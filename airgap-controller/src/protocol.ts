@@ -26,7 +26,13 @@ const reason = z
   .refine((s) => !CONTROL_CHARS.test(s), { message: 'must not contain control characters' });
 
 const requestSchemas = {
-  open: z.strictObject({ op: z.literal('open'), reason, maxMs: z.number().int().min(1).optional() }),
+  open: z.strictObject({
+    op: z.literal('open'),
+    reason,
+    maxMs: z.number().int().min(1).optional(),
+    /** README §Policy: an operator's request, granted outside the schedule. */
+    operator: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1..64 of A-Z a-z 0-9 . _ -').optional(),
+  }),
   close: z.strictObject({ op: z.literal('close') }),
   status: z.strictObject({ op: z.literal('status') }),
 } as const;

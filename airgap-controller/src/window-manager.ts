@@ -6,6 +6,10 @@ import type { ControlConnection, ControlHandler } from './control-connection.js'
 import type { AirgapDriver, Endpoint } from './drivers/driver.js';
 import { AirgapError } from './errors.js';
 import type { CloseReason, ControlRequest, OpenRequest } from './protocol.js';
+import type { RefusedRequest } from './drivers/relay.js';
+import type { LedgerRecorder } from './ledger-record.js';
+import type { ScheduleGate } from './schedule.js';
+import type { AirgapWindowRecord } from '@meterseal/protocol';
 
 /** A window as reported by stats() and the status op. */
 export interface WindowInfo {
@@ -24,6 +28,10 @@ export interface AirgapStats {
   windows: number;
   /** Whether the gap is bridged right now (true until the driver has finished closing). */
   open: boolean;
+  /** Requests the relay refused since start (README §Policy). */
+  refused: number;
+  /** With a schedule configured: whether a slot is open and when the next starts. */
+  schedule?: { slotOpen: boolean; slotUntil: string | null; nextSlotAt: string | null };
   current?: WindowInfo;
 }
 
@@ -36,6 +44,10 @@ interface ActiveWindow {
   closesAtMs: number;
   timer: NodeJS.Timeout;
   closing?: Promise<void>;
+  /** The operator who asked for it, if it was an operator's request (README §Policy). */
+  operator?: string;
+  /** Requests the relay refused during this window. */
+  refused: number;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString(); // ISO-8601 UTC, "Z"
@@ -54,9 +66,15 @@ export class WindowManager implements ControlHandler {
   #window: ActiveWindow | undefined;
   #opening: Promise<void> | undefined;
   #windows = 0;
+  #refusals = 0;
   shuttingDown = false;
 
-  constructor(config: AirgapConfig, log: Logger, driver: AirgapDriver, audit: AuditLog) {
+  readonly #schedule: ScheduleGate | undefined;
+  readonly #recorder: LedgerRecorder | undefined;
+
+  constructor(config: AirgapConfig, log: Logger, driver: AirgapDriver, audit: AuditLog, policy: { schedule?: ScheduleGate; recorder?: LedgerRecorder } = {}) {
+    this.#schedule = policy.schedule;
+    this.#recorder = policy.recorder;
     this.#config = config;
     this.#log = log;
     this.#driver = driver;
@@ -82,7 +100,8 @@ export class WindowManager implements ControlHandler {
 
   stats(): AirgapStats {
     const window = this.#window;
-    const stats: AirgapStats = { windows: this.#windows, open: window !== undefined };
+    const stats: AirgapStats = { windows: this.#windows, open: window !== undefined, refused: this.#refusals };
+    if (this.#schedule) stats.schedule = this.#schedule.view();
     if (window) stats.current = this.#info(window);
     return stats;
   }
@@ -102,20 +121,24 @@ export class WindowManager implements ControlHandler {
     }
     if (this.#window?.closing) await this.#window.closing; // a window on its way out is not "busy"
     if (this.shuttingDown) throw new AirgapError('SHUTTING_DOWN', 'the controller is shutting down');
+    if (this.#schedule && request.operator === undefined && !this.#schedule.slotOpen()) {
+      const next = this.#schedule.view().nextSlotAt;
+      throw new AirgapError('OUTSIDE_SCHEDULE', `no scheduled slot is open (next at ${next ?? 'never'}); an operator's request needs "operator"`);
+    }
     if (this.#window || this.#opening) {
       throw new AirgapError('WINDOW_BUSY', 'a window is already open; one window at a time');
     }
     let opened!: () => void;
     this.#opening = new Promise((resolve) => (opened = resolve));
     try {
-      return await this.#openDriver(owner, request.reason, maxMs);
+      return await this.#openDriver(owner, request.reason, maxMs, request.operator);
     } finally {
       this.#opening = undefined;
       opened();
     }
   }
 
-  async #openDriver(owner: ControlConnection, reason: string, maxMs: number): Promise<object> {
+  async #openDriver(owner: ControlConnection, reason: string, maxMs: number, operator: string | undefined): Promise<object> {
     let relay: Endpoint;
     try {
       relay = await this.#driver.open();
@@ -133,7 +156,23 @@ export class WindowManager implements ControlHandler {
       openedAtMs,
       closesAtMs: openedAtMs + maxMs,
       timer: setTimeout(() => void this.#closeWindow(window, 'max-duration'), maxMs),
+      refused: 0,
+      ...(operator === undefined ? {} : { operator }),
     };
+    if (this.#recorder) {
+      // README §Ledger record: the ledger learns of the window before the collector does
+      const record = this.#ledgerRecord(window, null, 0);
+      if (this.#recorder.required) {
+        try {
+          await this.#recorder.submit(record);
+        } catch (cause) {
+          clearTimeout(window.timer);
+          await this.#driver.close();
+          this.#auditFailedOpen(reason, cause);
+          throw cause instanceof AirgapError ? cause : new AirgapError('LEDGER_RECORD_FAILED', 'the ledger did not record the window', { cause });
+        }
+      } else this.#recorder.submitEventually(record);
+    }
     try {
       this.#audit.append(this.#record(window, 'open', openedAtMs, null));
     } catch (cause) {
@@ -182,8 +221,62 @@ export class WindowManager implements ControlHandler {
       const { windowId, durationMs, bytesToTarget, bytesFromTarget } = record;
       this.#log.info({ windowId, closedBy, durationMs, bytesToTarget, bytesFromTarget }, 'airgap window closed');
       window.owner.send({ event: 'closed', windowId: window.id, reason: closedBy });
+      this.#recorder?.submitEventually(this.#ledgerRecord(window, closedBy, closedAtMs));
     })();
     return window.closing;
+  }
+
+  /** README §Policy: one "refused" audit line per request the relay refused, with the window it came in. */
+  refused(r: RefusedRequest): void {
+    const window = this.#window;
+    const record: AuditRecord = {
+      time: iso(Date.now()),
+      event: 'refused',
+      windowId: window?.id ?? '',
+      reason: window?.reason ?? '',
+      driver: this.#driver.name,
+      relay: window?.relay ?? null,
+      openedAt: window ? iso(window.openedAtMs) : null,
+      closesAt: window ? iso(window.closesAtMs) : null,
+      durationMs: null,
+      bytesToTarget: null,
+      bytesFromTarget: null,
+      closedBy: null,
+      error: `${r.code}: ${r.message}`,
+      request: r.request,
+    };
+    this.#refusals += 1;
+    if (window) window.refused += 1;
+    try {
+      this.#audit.append(record);
+    } catch (err) {
+      this.#log.error({ err, record }, 'audit log write failed for a refused request');
+    }
+  }
+
+  /** The signed statement for the ledger (protocol AirgapWindow, type 0x14). */
+  #ledgerRecord(window: ActiveWindow, closedBy: CloseReason | null, closedAtMs: number): AirgapWindowRecord {
+    let reason = window.operator === undefined ? window.reason : `${window.operator}: ${window.reason}`;
+    while (Buffer.byteLength(reason, 'utf8') > 200) reason = reason.slice(0, -1);
+    const record: AirgapWindowRecord = {
+      event: closedBy === null ? 'open' : 'close',
+      windowId: window.id,
+      reason,
+      driver: this.#driver.name,
+      openedAtMs: BigInt(window.openedAtMs),
+      closesAtMs: BigInt(window.closesAtMs),
+    };
+    if (closedBy !== null) {
+      const traffic = this.#driver.traffic?.();
+      record.close = {
+        closedAtMs: BigInt(closedAtMs),
+        closedBy,
+        bytesToTarget: BigInt(traffic?.toTarget ?? 0),
+        bytesFromTarget: BigInt(traffic?.fromTarget ?? 0),
+        refusedRequests: window.refused,
+      };
+    }
+    return record;
   }
 
   /** One "open-failed" line for an attempt the driver refused; a failed write is logged, not raised. */
@@ -219,6 +312,7 @@ export class WindowManager implements ControlHandler {
       windowId: window.id,
       reason: window.reason,
       driver: this.#driver.name,
+      ...(window.operator === undefined ? {} : { operator: window.operator }),
       relay: window.relay,
       openedAt: iso(window.openedAtMs),
       closesAt: iso(window.closesAtMs),

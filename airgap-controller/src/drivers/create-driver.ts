@@ -4,13 +4,19 @@ import type { AirgapDriver } from './driver.js';
 import { GpioDriver } from './gpio.js';
 import { openGpioLine } from './gpio-line.js';
 import { NetnsDriver } from './netns.js';
-import { RelayDriver } from './relay.js';
+import { RelayDriver, type RefusedRequest } from './relay.js';
 
 /** The driver the config names, set up for its endpoint and target. */
-export function createDriver(config: AirgapConfig, log: Logger): AirgapDriver {
+export function createDriver(config: AirgapConfig, log: Logger, hooks: { onRefused?: (r: RefusedRequest) => void } = {}): AirgapDriver {
   switch (config.driver) {
     case 'relay':
-      return new RelayDriver({ listen: config.relay, target: config.target, log: log.child({ driver: 'relay' }) });
+      return new RelayDriver({
+        listen: config.relay,
+        target: config.target,
+        log: log.child({ driver: 'relay' }),
+        httpAllowlist: config.httpAllowlist,
+        ...(hooks.onRefused ? { onRefused: hooks.onRefused } : {}),
+      });
     case 'netns':
       return new NetnsDriver({ netns: config.netns, target: config.target, log: log.child({ driver: 'netns' }) });
     case 'gpio':

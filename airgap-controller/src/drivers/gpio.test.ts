@@ -107,7 +107,7 @@ t.test('gpio: a read-back that disagrees is DRIVER_FAILED, audited, and the line
   t.equal((err as AirgapError).code, 'DRIVER_FAILED', 'the window does not open');
   t.equal(sysfs.value(), '0', 'fail-safe: the line was driven back to disconnected');
   t.equal(driver.isOpen(), false);
-  t.same(airgap.stats(), { windows: 0, open: false });
+  t.same(airgap.stats(), { windows: 0, open: false, refused: 0 });
   t.match(readAudit(auditLog), [
     { event: 'open-failed', driver: 'gpio', reason: 'relay is stuck', relay: null, error: /DRIVER_FAILED: gpio read-back 0 after driving 1/ },
   ]);

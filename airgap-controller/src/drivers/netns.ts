@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import { AirgapError } from '../errors.js';
 import type { AirgapDriver, Endpoint, Traffic } from './driver.js';
+import { DeadMan } from './dead-man.js';
 import {
+  defaultIpPath,
   ipRunner,
   isIfName,
   isNetnsName,
@@ -69,6 +71,8 @@ export class NetnsDriver implements AirgapDriver {
   readonly #linkUpTimeoutMs: number;
   #open = false;
   #baseline: LinkState | undefined;
+  #deadMan: DeadMan | undefined;
+  readonly #ipPath: string;
   #traffic: Traffic = { toTarget: 0, fromTarget: 0 };
 
   constructor(options: NetnsDriverOptions) {
@@ -77,6 +81,7 @@ export class NetnsDriver implements AirgapDriver {
     const ledgerIp = parseIpv4Cidr(options.netns.ledgerAddr)?.address ?? '';
     this.#endpoint = { host: options.target.host ?? ledgerIp, port: options.target.port };
     this.#ip = ipRunner(options.ipPath);
+    this.#ipPath = options.ipPath ?? defaultIpPath();
     this.#log = options.log;
     this.#linkUpTimeoutMs = options.linkUpTimeoutMs ?? 5_000;
   }
@@ -100,6 +105,12 @@ export class NetnsDriver implements AirgapDriver {
     this.#open = true; // from the first `ip link set up` on, treat the gap as possibly bridged
     this.#traffic = { toTarget: 0, fromTarget: 0 };
     try {
+      // README §Policy, fail-closed: if this process dies while the link is up, the watchdog takes it down
+      const l = this.#layout;
+      this.#deadMan = await DeadMan.arm([
+        [this.#ipPath, '-n', l.ledgerNs, 'link', 'set', 'dev', l.vethLedger, 'down'],
+        [this.#ipPath, '-n', l.collectorNs, 'link', 'set', 'dev', l.vethCollector, 'down'],
+      ]);
       await this.#setBoth('up');
       const { vethCollector, collectorNs } = this.#layout;
       for (const deadline = Date.now() + this.#linkUpTimeoutMs; ; ) {
@@ -130,6 +141,8 @@ export class NetnsDriver implements AirgapDriver {
       throw new AirgapError('DRIVER_FAILED', 'the veth link is still up after `ip link set down`', { cause: failed?.reason });
     }
     this.#open = false;
+    this.#deadMan?.disarm();
+    this.#deadMan = undefined;
     if (this.#baseline) {
       // Collector end: tx is towards the ledger, rx from it (link-level bytes, ARP included).
       this.#traffic = { toTarget: collector.txBytes - this.#baseline.txBytes, fromTarget: collector.rxBytes - this.#baseline.rxBytes };

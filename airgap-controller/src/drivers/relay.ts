@@ -2,6 +2,16 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { AirgapError } from '../errors.js';
 import type { AirgapDriver, Endpoint, Traffic } from './driver.js';
+import { RequestHeadFramer, checkRequest, parseRequestHead, refusalResponse } from './http-filter.js';
+
+/** A request the relay refused: what was asked (clipped, printable) and why. */
+export interface RefusedRequest {
+  code: string;
+  message: string;
+  /** "GET /v1/stats" — the request line's method and target, or "" if it could not be parsed. */
+  request: string;
+  remote: string;
+}
 
 export interface RelayDriverOptions {
   /** Where to listen while open (a loopback address; port 0 = ephemeral, chosen again on every open). */
@@ -11,6 +21,13 @@ export interface RelayDriverOptions {
   log: Logger;
   /** Give up on connecting to the target after this long (default 10 s). */
   connectTimeoutMs?: number;
+  /**
+   * HTTP policy (http-filter.ts): forward only body-less GETs on these paths, refuse anything else with
+   * 400/403/431 and close that connection. null: pass bytes through untouched (plain TCP relay).
+   */
+  httpAllowlist?: readonly string[] | null;
+  /** Called for every refused request (the controller audits it). */
+  onRefused?: (refusal: RefusedRequest) => void;
 }
 
 /**
@@ -90,6 +107,21 @@ export class RelayDriver implements AirgapDriver {
     await this.#closed;
   }
 
+  #refuse(client: Socket, upstream: Socket, err: unknown, chunk: Buffer): void {
+    const e = err instanceof AirgapError ? err : new AirgapError('HTTP_MALFORMED', 'malformed request');
+    const firstLine = chunk.toString('latin1').split('\r\n', 1)[0] ?? '';
+    const request = firstLine.split(' ').slice(0, 2).join(' ').replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+    this.#options.log.warn({ code: e.code, request, remote: client.remoteAddress }, 'relay refused a request');
+    try {
+      this.#options.onRefused?.({ code: e.code, message: e.message, request, remote: client.remoteAddress ?? '' });
+    } catch (auditErr) {
+      this.#options.log.error({ err: auditErr }, 'recording a refused request failed');
+    }
+    upstream.unpipe(client);
+    upstream.destroy();
+    client.end(refusalResponse(e));
+  }
+
   #relay(client: Socket): void {
     if (!this.#server) {
       client.destroy();
@@ -121,7 +153,35 @@ export class RelayDriver implements AirgapDriver {
     upstream.on('data', (chunk: Buffer) => {
       this.#traffic.fromTarget += chunk.length;
     });
-    client.pipe(upstream);
     upstream.pipe(client);
+    const allowlist = this.#options.httpAllowlist;
+    if (allowlist === null || allowlist === undefined) {
+      client.pipe(upstream);
+      return;
+    }
+    // README §Policy: each request head is checked before a byte of it reaches the ledger.
+    const framer = new RequestHeadFramer();
+    let refused = false;
+    client.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      let heads: Buffer[];
+      try {
+        heads = framer.push(chunk);
+        for (const head of heads) checkRequest(parseRequestHead(head.subarray(0, head.length - 4)), allowlist);
+      } catch (err) {
+        refused = true;
+        this.#refuse(client, upstream, err, chunk);
+        return;
+      }
+      for (const head of heads) {
+        if (!upstream.write(head)) {
+          client.pause();
+          upstream.once('drain', () => client.resume());
+        }
+      }
+    });
+    client.once('end', () => {
+      if (!refused) upstream.end();
+    });
   }
 }

@@ -154,7 +154,9 @@ export async function startController(
   overrides: Partial<RelayConfigInput> = {},
 ): Promise<{ airgap: AirgapHandle; auditLog: string }> {
   const auditLog = overrides.auditLog ?? tempAuditPath(t);
-  const airgap = await startAirgap({ target, auditLog, ...overrides }, { log: silentLog });
+  // the stand-in ledger's paths; the policy itself is tested in drivers/http-policy.test.ts
+  const httpAllowlist = ['/hold', '/v1/log/sth', '/v1/proof'];
+  const airgap = await startAirgap({ target, auditLog, httpAllowlist, ...overrides }, { log: silentLog });
   t.teardown(() => settles(airgap.close(), 'the controller to close'));
   return { airgap, auditLog };
 }

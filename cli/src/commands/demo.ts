@@ -11,7 +11,7 @@ export const DemoConfig = z
     meters: z.number().int().min(1).max(1000).default(3),
     intervalMs: z.number().int().min(50).max(86_400_000).default(1000),
     durationS: z.number().int().min(1).max(31_536_000).nullable().default(null),
-    tamper: z.number().int().min(0).max(1_000_000).default(0),
+    tamper: z.number().int().min(0).max(1_000_000).default(2),
     reconcileEveryS: z.number().int().min(1).max(86_400).default(10),
     dataDir: z.string().min(1).optional(),
   })
@@ -30,7 +30,7 @@ export function registerDemo(program: Command): void {
     .option('--meters <n>', 'number of simulated meters (default: 3)', intArg('--meters', 1, 1000))
     .option('--interval <ms>', 'reading interval in milliseconds (default: 1000)', intArg('--interval', 50, 86_400_000))
     .option('--duration <s>', 'stop after this many seconds with a final reconciliation (default: until Ctrl-C)', intArg('--duration', 1, 31_536_000))
-    .option('--tamper <n>', 'alter N stored readings in the collector before the final reconciliation (default: 0)', intArg('--tamper', 0, 1_000_000))
+    .option('--tamper <n>', 'an insider alters N stored readings in the collector after the first reconciliation; the next runs and the dashboard locate them (default: 2; 0 to disable)', intArg('--tamper', 0, 1_000_000))
     .option('--reconcile-every <s>', 'seconds between scheduled reconciliations (default: 10)', intArg('--reconcile-every', 1, 86_400))
     .option('--json', 'print the final summary as one JSON object on stdout')
     .option('--data-dir <dir>', 'where every component keeps its files (default: a new temporary directory)')

@@ -8,8 +8,9 @@ import type { Logger } from 'pino';
 import { startAgent, type AgentHandle } from '@meterseal/device';
 import { startSimulator, type SimulatorHandle } from '@meterseal/simulator';
 import { startLedger } from '@meterseal/ledger-service';
-import { startCollector, tamperStoredReadings } from '@meterseal/collector-system';
-import { startAirgap } from '@meterseal/airgap-controller';
+import { hashPassword, startCollector, tamperStoredReadings, type TamperedReading } from '@meterseal/collector-system';
+import { loadControllerKey, startAirgap } from '@meterseal/airgap-controller';
+import { randomBytes } from 'node:crypto';
 import { serialLinkFactory, type SerialLink } from './serial-links.js';
 
 export interface DemoOptions {
@@ -52,29 +53,48 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     for (const c of closers.reverse()) await c().catch((err: Error) => log.warn({ err: err.message }, 'shutdown step failed'));
   };
 
+  const dashboardPassword = randomBytes(12).toString('base64url');
+  let tampered: TamperedReading[] = [];
   try {
     o.say(`data directory: ${dataDir}`);
     const ledgerDir = join(dataDir, 'ledger');
     mkdirSync(ledgerDir, { recursive: true });
     writeFileSync(join(ledgerDir, 'whitelist.json'), JSON.stringify({ meters: meterIds.map((meterId, i) => ({ meterId, customerAccount: `ACC-${1000 + i}` })) }, null, 2));
-    const ledger = await startLedger({ dataDir: ledgerDir, mqtt: { port: 0 }, http: { port: 0 } }, { log: log.child({ component: 'ledger' }) });
+    // the air-gap controller signs an AirgapWindow record for every open and close; the ledger accepts its key
+    const controllerKeyFile = join(dataDir, 'airgap', 'controller.key');
+    const controllerKey = Buffer.from(loadControllerKey(controllerKeyFile).publicKey).toString('hex');
+    const ledger = await startLedger(
+      { dataDir: ledgerDir, mqtt: { port: 0 }, http: { port: 0 }, airgapControllerKeys: [controllerKey], metrics: { enabled: true, port: 0 } },
+      { log: log.child({ component: 'ledger' }) },
+    );
     closers.push(() => ledger.close());
     o.say(`ledger: MQTT ${ledger.mqttUrl}, query API ${ledger.httpUrl} (reachable only through the air gap)`);
 
-    const collector = await startCollector(
-      { dataDir: join(dataDir, 'collector'), mqtt: { port: 0 }, trust: { ledgerKeyDir: ledgerDir } },
-      { log: log.child({ component: 'collector' }) },
-    );
-    closers.push(() => collector.close());
-    o.say(`collector: MQTT ${collector.mqttUrl}`);
-
     const api = new URL(ledger.httpUrl);
     const airgap = await startAirgap(
-      { target: { host: api.hostname, port: Number(api.port) }, auditLog: join(dataDir, 'airgap', 'audit.jsonl'), maxWindowMs: 60_000 },
+      {
+        target: { host: api.hostname, port: Number(api.port) }, auditLog: join(dataDir, 'airgap', 'audit.jsonl'), maxWindowMs: 60_000,
+        ledgerRecord: { url: ledger.httpUrl, keyFile: controllerKeyFile },
+      },
       { log: log.child({ component: 'airgap' }) },
     );
     closers.push(() => airgap.close());
     o.say(`air-gap controller: control ${airgap.controlAddress.host}:${airgap.controlAddress.port}, closed`);
+    const collector = await startCollector(
+      // the meters' interval: readings newer than two of them are pending, not missing (docs/ledger.md)
+      {
+        dataDir: join(dataDir, 'collector'), mqtt: { port: 0 }, trust: { ledgerKeyDir: ledgerDir }, readingIntervalMs: Math.max(1000, o.intervalMs),
+        airgap: airgap.controlAddress,
+        dashboard: { enabled: true, port: 0, operators: [{ name: 'operator', passwordHash: hashPassword(dashboardPassword) }], airgapAuditLog: join(dataDir, 'airgap', 'audit.jsonl') },
+        metrics: { enabled: true, port: 0 },
+      },
+      { log: log.child({ component: 'collector' }) },
+    );
+    closers.push(() => collector.close());
+    o.say(`collector: MQTT ${collector.mqttUrl}`);
+    o.say(`dashboard: ${collector.dashboardUrl ?? '-'}  (log in as operator / ${dashboardPassword}; this password is shown only once)`);
+    o.say(`metrics: collector ${collector.metricsUrl ?? '-'}, ledger ${ledger.metricsUrl ?? '-'}`);
+
     const reconcile = (reason: string) =>
       collector.reconcile({ reason, airgap: airgap.controlAddress, maxMs: 30_000 });
 
@@ -122,8 +142,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       o.say(progress());
       if (Date.now() >= nextReconcile && Date.now() < until) {
         const r = await reconcile('scheduled reconciliation');
-        o.say(`reconciliation: ${JSON.stringify(r.counts)} (readings in flight show as unanchored until the ledger has them)`);
+        o.say(`reconciliation: ${JSON.stringify(r.counts)}, ${r.traffic?.requests ?? '?'} request(s) across the gap, witness ${r.witness?.status ?? '-'} (readings in flight are pending)`);
         nextReconcile = Date.now() + o.reconcileEveryMs;
+        if (o.tamper > 0 && tampered.length === 0) {
+          // the insider strikes while the demo runs, so the next run (and the dashboard) locates the edits
+          tampered = tamperStoredReadings(collector.store, Math.min(o.tamper, collector.stats().collected));
+          for (const t of tampered) o.say(`insider edit: changed the stored energy value of ${t.meterId} seq ${t.seq} (the next reconciliation will locate it)`);
+        }
       }
     }
 
@@ -133,11 +158,17 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     while (!agents.every((a) => a.drained()) && Date.now() < drainDeadline) await sleep(200);
     if (!agents.every((a) => a.drained())) o.say('warning: not every reading was acknowledged within 30 s');
 
-    const tampered = o.tamper > 0 ? tamperStoredReadings(collector.store, o.tamper) : [];
-    for (const t of tampered) o.say(`insider edit: changed the stored energy value of ${t.meterId} seq ${t.seq}`);
+    if (o.tamper > 0 && tampered.length === 0) {
+      tampered = tamperStoredReadings(collector.store, o.tamper);
+      for (const t of tampered) o.say(`insider edit: changed the stored energy value of ${t.meterId} seq ${t.seq}`);
+    }
     const report = await reconcile('final reconciliation');
     const located = report.items.map((it) => ({ meterId: it.meterId, seq: String(it.seq), outcome: it.outcome }));
-    for (const l of located) o.say(`  ${l.outcome.padEnd(10)} ${l.meterId} seq ${l.seq}`);
+    o.say(`final reconciliation: per-meter roots compared, the ledger's tree walked where they differ: ${report.traffic?.requests ?? '?'} request(s), ${report.traffic?.bytes ?? '?'} bytes across the gap; the collector ${report.witness?.status === 'alarm' ? `RAISED A WITNESS ALARM: ${report.witness.alarm?.message}` : `cosigned checkpoint ${report.checkpoint.size} as a witness`}`);
+    for (const it of report.items) {
+      const values = it.outcome === 'tampered' && it.collected ? `  stored energy ${it.collected.registers[0]?.value ?? '?'} ${it.collected.registers[0]?.unit ?? ''} (the ledger holds only the original's hash)` : '';
+      o.say(`  ${it.outcome.padEnd(10)} ${it.meterId} seq ${it.seq}${values}`);
+    }
     const stats = airgap.stats();
     return {
       readings: {
