@@ -19,6 +19,13 @@ t.test('flags override the file, the file overrides defaults', async (t) => {
   t.same(mergeConfig({ a: { b: 1 } }, { a: { c: undefined } }), { a: { b: 1 } }, 'an absent flag does not erase the file value');
 });
 
+t.test('a command default yields to the config file, and a flag beats both', async (t) => {
+  const withFile = file('dir.json', '{"dataDir":"/from-file"}');
+  t.equal(loadConfig(Schema, withFile, { dataDir: undefined }, { dataDir: './data/x' }).dataDir, '/from-file', 'no --data-dir: the file wins over the default');
+  t.equal(loadConfig(Schema, withFile, { dataDir: '/flag' }, { dataDir: './data/x' }).dataDir, '/flag', '--data-dir wins');
+  t.equal(loadConfig(Schema, undefined, { dataDir: undefined }, { dataDir: './data/x' }).dataDir, './data/x', 'neither: the default');
+});
+
 t.test('hostile or wrong config files get errors naming the file and the field', async (t) => {
   t.throws(() => loadConfig(Schema, join(dir, 'missing.json'), {}), { code: 'CONFIG_UNREADABLE', message: /missing\.json/ });
   t.throws(() => loadConfig(Schema, file('bad.json', '{"dataDir":'), {}), { code: 'CONFIG_NOT_JSON', message: /bad\.json/ });

@@ -50,8 +50,13 @@ export function validateConfig<S extends z.ZodType>(schema: S, value: unknown, s
   throw new CliError('CONFIG_INVALID', `invalid configuration (${source}):\n${problems}`);
 }
 
-/** Loads --config FILE (if given), then applies flag overrides, then validates. */
-export function loadConfig<S extends z.ZodType>(schema: S, file: string | undefined, overrides: Record<string, unknown>): z.output<S> {
+/**
+ * Loads --config FILE (if given) over the command's `defaults`, then applies flag overrides, then validates.
+ * A default (such as a data directory) must go in `defaults`, never in `overrides`, or it would hide the file.
+ */
+export function loadConfig<S extends z.ZodType>(
+  schema: S, file: string | undefined, overrides: Record<string, unknown>, defaults: Record<string, unknown> = {},
+): z.output<S> {
   const base = file ? readConfigFile(file) : {};
-  return validateConfig(schema, mergeConfig(base, overrides), file ?? 'defaults and flags');
+  return validateConfig(schema, mergeConfig(defaults, base, overrides), file ?? 'defaults and flags');
 }

@@ -27,10 +27,10 @@ export function registerWitness(program: Command): void {
     .action(async (o: { config?: string; dataDir?: string; httpPort?: number; name?: string; ledgerKeyDir?: string }) => {
       const vkey = o.ledgerKeyDir ? ledgerVkey(o.ledgerKeyDir) : undefined;
       const config = loadConfig(WitnessConfigSchema, o.config, {
-        dataDir: o.dataDir ?? './data/witness', name: o.name, http: { port: o.httpPort },
+        dataDir: o.dataDir, name: o.name, http: { port: o.httpPort },
         // the ledger's verifier key name is its origin (c2sp.org/signed-note)
         logs: vkey ? [{ origin: vkey.slice(0, vkey.indexOf('+')), verifierKey: vkey }] : undefined,
-      });
+      }, { dataDir: './data/witness' });
       await runService('witness', async (log) => {
         const h = await startWitness(config, { log });
         log.info({ url: h.url, verifierKey: h.verifierKey }, 'witness ready');
