@@ -6,11 +6,16 @@
 //     no meter can read another's registration request (which carries the customer account);
 //   - only the ledger's client may publish under meterseal/v1/meter/, so no one can forge responses;
 //   - other clients may subscribe only under meterseal/v1/meter/ and may not publish retained messages.
+// With `tls` (issue 5 item 9) the broker speaks MQTT over TLS, requires a client certificate signed by
+// `tls.ca`, and a client whose certificate CN is a meter id gets the per-meter rules of acl.ts on top.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { readFileSync } from 'node:fs';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
-import { TOPIC_ROOT } from '@meterseal/protocol';
+import { METER_ID_PATTERN, TOPIC_ROOT } from '@meterseal/protocol';
+import { mayPublish, maySubscribe } from './acl.js';
 import { LedgerError, describe } from './errors.js';
 
 export const LEDGER_USERNAME = 'meterseal-ledger';
@@ -30,7 +35,22 @@ function authError(message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode: 4 as AuthenticateError['returnCode'] }); // 4: bad user name or password
 }
 
-export async function startEmbeddedBroker(opts: { host: string; port: number; log: Logger }): Promise<EmbeddedBroker> {
+export interface BrokerTls {
+  /** PEM files: the CA that signs meter certificates, and the broker's own certificate and key. */
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/** The certificate CN of a TLS client when it is a meter id (acl.ts); undefined otherwise. */
+function meterOf(client: Client | null): string | undefined {
+  const conn = (client as unknown as { conn?: Partial<TLSSocket> } | null)?.conn;
+  if (!conn || typeof conn.getPeerCertificate !== 'function') return undefined;
+  const cn = conn.getPeerCertificate()?.subject?.CN;
+  return typeof cn === 'string' && METER_ID_PATTERN.test(cn) ? cn : undefined;
+}
+
+export async function startEmbeddedBroker(opts: { host: string; port: number; log: Logger; tls?: BrokerTls }): Promise<EmbeddedBroker> {
   const password = randomBytes(24).toString('base64url');
   const expected = Buffer.from(password, 'utf8');
   const ledgerClients = new WeakSet<Client>();
@@ -47,6 +67,11 @@ export async function startEmbeddedBroker(opts: { host: string; port: number; lo
       return done(authError('bad user name or password'), false);
     },
     authorizeSubscribe(client, sub, done) {
+      const meter = ledgerClients.has(client) ? undefined : meterOf(client);
+      if (meter !== undefined && !maySubscribe({ kind: 'meter', meterId: meter }, sub.topic)) {
+        log.warn({ clientId: client.id, meter, topic: sub.topic.slice(0, 120) }, 'refused a subscription outside the meter\'s own topics');
+        return done(null, null);
+      }
       if (ledgerClients.has(client) || sub.topic.startsWith(METER_TOPICS)) return done(null, sub);
       log.warn({ clientId: client.id, topic: sub.topic.slice(0, 120) }, 'refused a subscription outside meterseal/v1/meter/');
       return done(null, null); // SUBACK 0x80 (MQTT 3.1.1 §3.9.3)
@@ -56,6 +81,11 @@ export async function startEmbeddedBroker(opts: { host: string; port: number; lo
       if (packet.topic.startsWith('$SYS')) return done(new Error('$SYS topics are reserved'));
       if (packet.topic.startsWith(METER_TOPICS)) return done(new Error('only the ledger publishes under meterseal/v1/meter/'));
       if (packet.retain) return done(new Error('retained messages are not accepted'));
+      const meter = meterOf(client);
+      if (meter !== undefined && !mayPublish({ kind: 'meter', meterId: meter }, packet.topic)) {
+        log.warn({ clientId: client?.id, meter, topic: packet.topic.slice(0, 120) }, 'refused a publish outside the meter\'s own topics');
+        return done(new Error(`meter ${meter} may not publish to ${packet.topic.slice(0, 120)}`));
+      }
       return done(null);
     },
   });
@@ -64,11 +94,17 @@ export async function startEmbeddedBroker(opts: { host: string; port: number; lo
   const sockets = new Set<Socket>();
   // noDelay: requests and answers are small back-to-back writes; with Nagle's algorithm each waits for a
   // delayed ACK (~40 ms per hop, RFC 1122 §4.2.3.2) instead of leaving at once.
-  const server: Server = createServer({ noDelay: true }, (socket) => {
+  const onSocket = (socket: Socket): void => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     broker.handle(socket);
-  });
+  };
+  const server: Server = opts.tls
+    ? createTlsServer({
+      ca: readFileSync(opts.tls.ca), cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key),
+      requestCert: true, rejectUnauthorized: true, noDelay: true, // a client certificate signed by the CA, or no connection
+    }, onSocket)
+    : createServer({ noDelay: true }, onSocket);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -87,7 +123,7 @@ export async function startEmbeddedBroker(opts: { host: string; port: number; lo
 
   let closing: Promise<void> | undefined;
   return {
-    url: `mqtt://${hostInUrl}:${port}`,
+    url: `${opts.tls ? 'mqtts' : 'mqtt'}://${hostInUrl}:${port}`,
     port,
     credentials: { username: LEDGER_USERNAME, password },
     aedes: broker,

@@ -13,8 +13,12 @@ const Entry = z.strictObject({
     .string()
     .min(1)
     .refine((s) => utf8.encode(s).length <= 255, { message: 'must be at most 255 UTF-8 bytes' }),
+  /** Written by `meterseal ledger import-meters` (import-meters.ts); informational for the ledger. */
+  model: z.string().min(1).max(64).optional(),
+  site: z.string().min(1).max(64).optional(),
 });
-const WhitelistFile = z.strictObject({ meters: z.array(Entry) });
+export type WhitelistFileEntry = z.infer<typeof Entry>;
+export const WhitelistFile = z.strictObject({ meters: z.array(Entry) });
 
 function fieldPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((s, p) => (typeof p === 'number' ? `${s}[${p}]` : s ? `${s}.${String(p)}` : String(p)), '');

@@ -1,6 +1,6 @@
 // The console's command table. Privileged commands run only inside `sign <sig-hex> <command ...>`.
 import { keyId, sha256, toHex, type TechnicianCredential } from '@meterseal/protocol';
-import { ConsoleError, type ScopeTarget } from './guard.js';
+import { CLOCK_FLOOR_MS, ConsoleError, type ScopeTarget } from './guard.js';
 import type { ConsoleSession } from './session.js';
 import type { ConsoleSettings } from './settings.js';
 
@@ -74,6 +74,7 @@ export const COMMANDS: Map<string, CommandSpec> = new Map<string, CommandSpec>([
       keyId: fingerprintOf(session.agent.identityPublicKey()).keyId,
       technician: tech ? { id: tech.technicianId, notAfter: new Date(Number(tech.notAfterMs)).toISOString() } : null,
       lockedForMs: session.guard.lockedForMs(),
+      ...(session.agent.state ? { agent: jsonSafe(session.agent.state()) } : {}),
     };
   } })],
   ['fingerprint', spec({ usage: 'fingerprint', summary: 'SHA-256 of the identity public key', run: async (_, { session }) =>
@@ -88,7 +89,7 @@ export const COMMANDS: Map<string, CommandSpec> = new Map<string, CommandSpec>([
   ['auth', spec({ usage: 'auth <credential-hex>', summary: 'present a technician credential', minArgs: 1, maxArgs: 1, run: async (args, { session }) => {
     const s = session.agent.settings.get();
     const c = session.guard.authenticate(args[0]!, { meterId: s.meterId, siteId: s.siteId });
-    return { technician: c.technicianId, notAfter: new Date(Number(c.notAfterMs)).toISOString() };
+    return { technician: c.technicianId, notAfter: new Date(Number(c.notAfterMs)).toISOString(), clockSynced: session.now() >= CLOCK_FLOOR_MS };
   } })],
   ['challenge', spec({ usage: 'challenge', summary: 'a nonce to sign for the next command', run: async (_, { session }) => session.guard.challenge() })],
   ['sign', spec({ usage: 'sign <sig-hex> <command> [args...]', summary: 'run a state-changing command signed over (nonce, command line)', minArgs: 2, maxArgs: 64,
@@ -109,7 +110,7 @@ export const COMMANDS: Map<string, CommandSpec> = new Map<string, CommandSpec>([
     if (!s.meterId || !s.customerAccount) throw new ConsoleError('NOT_PROVISIONED', 'set-meter-id and set-account first');
     return { result: jsonSafe(await callAgent('registration', () => session.agent.register())) ?? null };
   } })],
-  ['rotate-key', spec({ usage: 'rotate-key', summary: 'make a new identity key', privileged: true, targets: current, run: async (_, { session }) => {
+  ['rotate-key', spec({ usage: 'rotate-key', summary: 'make a new identity key (the ledger refuses it until an operator approves the exchange)', privileged: true, targets: current, run: async (_, { session }) => {
     const pub = await callAgent('key rotation', () => session.agent.rotateKey());
     return fingerprintOf(pub);
   } })],

@@ -171,3 +171,20 @@ t.test('hostile lines: over-long, binary, empty, CR LF; the console keeps answer
   }), { numRuns: 200 });
   t.match(await r.send('status'), { ok: true });
 });
+
+t.test('no RTC: before the clock syncs, notBefore is not enforced and expiry is judged at the floor', async (t) => {
+  const r = rig();
+  r.clock.now = 0; // a board without a battery-backed clock boots at 1970-01-01
+  t.match(await r.send(`auth ${cred()}`), { ok: true, technician: 'tech-7', clockSynced: false }, 'a current credential is usable before sync');
+  t.match(await r.signed('set-meter-id M-1'), { ok: true }, 'and authorises signed commands');
+  const old = toHex(issueTechnicianCredential({
+    technicianId: 'tech-7', technicianPublicKey: tech.publicKey, scope: [parseScopeEntry('M-1')],
+    notBeforeMs: BigInt(Date.UTC(2020, 0, 1)), notAfterMs: BigInt(Date.UTC(2020, 0, 2)),
+  }, utility));
+  t.match(await r.send(`auth ${old}`), { ok: false, error: { code: 'EXPIRED' } }, 'a credential that expired before the firmware floor is still refused');
+  t.match(await r.send(`auth ${toHex(issueTechnicianCredential({
+    technicianId: 'tech-7', technicianPublicKey: tech.publicKey, scope: [parseScopeEntry('M-1')], notBeforeMs: BigInt(T0), notAfterMs: BigInt(T0 + 1),
+  }, generateKeyPair()))}`), { ok: false, error: { code: 'UNKNOWN_ISSUER' } }, 'the issuer is checked as always');
+  r.clock.now = T0 + 9 * 3_600_000; // synced, and past this credential's notAfter
+  t.match(await r.send(`auth ${cred()}`), { ok: false, error: { code: 'EXPIRED' } }, 'once synced the full window applies');
+});

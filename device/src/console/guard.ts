@@ -4,7 +4,7 @@
 // for exponentially growing periods.
 import { randomBytes } from 'node:crypto';
 import {
-  CONSOLE_NONCE_LENGTH, fromHex, scopeCovers, toHex, verifyConsoleCommand, verifyTechnicianCredential,
+  CONSOLE_NONCE_LENGTH, decodeTechnicianCredential, fromHex, scopeCovers, splitSigned, toHex, verifyConsoleCommand, verifyTechnicianCredential,
   type TechnicianCredential,
 } from '@meterseal/protocol';
 import { AgentError } from '../errors.js';
@@ -29,7 +29,18 @@ export interface GuardOptions {
   maxLockoutMs?: number;
   /** How long a challenge nonce may be answered (default 60 s). */
   challengeTtlMs?: number;
+  /** Below this UTC time the clock is taken as not yet synced (a board without RTC boots in 1970). */
+  clockFloorMs?: number;
 }
+
+/**
+ * No-RTC rule (issue 5 item 9): a board without a battery-backed clock starts at 1970 until NTP syncs.
+ * While the clock reads earlier than the floor (default 2026-01-01, no earlier than this firmware), a
+ * credential's notBefore is not enforced and its notAfter is checked against the floor: a credential that
+ * expired before the firmware existed is still refused, issuer, signature and scope are checked as always,
+ * and the console says `clockSynced: false`. Once the clock is past the floor the full window applies.
+ */
+export const CLOCK_FLOOR_MS = Date.UTC(2026, 0, 1);
 
 export type ScopeTarget = { meterId?: string; siteId?: string };
 
@@ -75,8 +86,17 @@ export class TechnicianGuard {
     this.credential = undefined;
     this.nonce = undefined;
     let cred: TechnicianCredential;
+    const floor = this.opts.clockFloorMs ?? CLOCK_FLOOR_MS;
     try {
-      cred = verifyTechnicianCredential(fromHex(hex), { trustedIssuers: this.opts.trustedIssuers, nowMs: this.opts.now });
+      const bytes = fromHex(hex);
+      const unsynced = this.opts.now() < floor;
+      const nowMs = unsynced
+        ? () => { // not yet synced: never "not yet valid"; expiry against the floor
+          const nb = Number(decodeTechnicianCredential(splitSigned(bytes).record).notBeforeMs);
+          return Math.max(floor, Number.isSafeInteger(nb) ? nb : floor);
+        }
+        : this.opts.now;
+      cred = verifyTechnicianCredential(bytes, { trustedIssuers: this.opts.trustedIssuers, nowMs });
     } catch (cause) {
       const code = (cause as { code?: string }).code ?? 'BAD_CREDENTIAL';
       return this.fail(new ConsoleError(code, `credential refused: ${(cause as Error).message}`, undefined, { cause }));

@@ -5,3 +5,4 @@ export * from './guard.js';
 export * from './commands.js';
 export * from './session.js';
 export * from './transport.js';
+export * from './agent-console.js';

@@ -18,6 +18,8 @@ export interface ConsoleAgent {
   register(): Promise<unknown>;
   /** Makes a new identity key; resolves with its public key. */
   rotateKey(): Promise<Uint8Array>;
+  /** What `status` shows of the agent itself (running, enrolled, last enrolment error). */
+  state?(): Record<string, unknown>;
   /** Extra work on factory reset beyond clearing settings (e.g. forget keys, outbox). */
   factoryReset?(): Promise<void>;
 }

@@ -1,13 +1,23 @@
 // meterseal/v1/ledger/auth (docs/protocol.md §6): an AuthResponse signed by the identity key. EVERY result,
 // pass or fail, is appended to the log as an AuthResult entry (seed 001 step 2) before the answer; a
-// failure is then answered AUTH_FAILED with its reason. The nonce is single use: an answer with a valid
-// signature uses it up, even when late; a bad signature does not (an unauthenticated message must not be
-// able to burn a meter's challenge).
-import { decodeAuthResponse, encodeAuthResult, verifyRecordNative } from '@meterseal/protocol';
+// failure is then answered AUTH_FAILED with its reason. Past a per-meter (and, for unregistered ids, a
+// shared) threshold per window, failures are summarised in one AuthSummary entry instead (auth-log.ts).
+// The nonce is single use: an answer with a valid signature uses it up, even when late; a bad signature
+// does not (an unauthenticated message must not be able to burn a meter's challenge).
+import { decodeAuthResponse, encodeAuthResult, encodeAuthSummary, verifyRecordNative } from '@meterseal/protocol';
+import { AuthFailureLog, DEFAULT_AUTH_LIMITS } from '../auth-log.js';
 import { Rejection } from '../errors.js';
-import { decodeSigned, type Handler } from './context.js';
+import { revocationOf } from '../revocation.js';
+import { decodeSigned, type Handler, type LedgerDeps } from './context.js';
 
-export type AuthReason = 'ok' | 'bad-signature' | 'unknown-nonce' | 'expired-challenge' | 'unknown-meter';
+export type AuthReason = 'ok' | 'bad-signature' | 'unknown-nonce' | 'expired-challenge' | 'unknown-meter' | 'revoked';
+
+const failureLogs = new WeakMap<LedgerDeps, AuthFailureLog>();
+function failureLog(deps: LedgerDeps): AuthFailureLog {
+  let f = failureLogs.get(deps);
+  if (!f) failureLogs.set(deps, (f = new AuthFailureLog(deps.config.authFailures ?? DEFAULT_AUTH_LIMITS)));
+  return f;
+}
 
 export const handleAuth: Handler = (ctx, payload, deps) => {
   const { record, signature, value: a } = decodeSigned(payload, decodeAuthResponse, 'AuthResponse');
@@ -16,8 +26,15 @@ export const handleAuth: Handler = (ctx, payload, deps) => {
   let reason: AuthReason;
   if (!meter) reason = 'unknown-meter';
   else if (!verifyRecordNative(record, signature, deps.keyCache.get(meter.identityPublicKey))) reason = 'bad-signature';
+  else if (revocationOf(deps.store, meter)) reason = 'revoked'; // issue 5: an operator revoked this identity key
   else reason = deps.challenges.consume(a.meterId, a.nonce, ctx.nowMs);
   const passed = reason === 'ok';
+  // Bounded: past the per-window threshold failures are summarised (AuthSummary 0x0B, auth-log.ts)
+  const failures = failureLog(deps);
+  for (const s of failures.due(ctx.nowMs)) deps.log.append(encodeAuthSummary(s), { kind: 'auth-summary', failures: s.failures });
+  if (!passed && !failures.admit(a.meterId, meter !== undefined, reason, ctx.nowMs)) {
+    throw new Rejection('AUTH_FAILED', `authentication of ${a.meterId} failed: ${reason}`, { fields: { passed: false, reason, summarised: true } });
+  }
   const entry = encodeAuthResult({ meterId: a.meterId, passed, reason, timeMs: BigInt(ctx.nowMs) });
   const leafIndex = deps.log.append(entry, { kind: 'auth', meterId: a.meterId, passed, atMs: ctx.nowMs });
   if (!passed) {

@@ -7,7 +7,23 @@ import {
   assertAcceptablePublicKey, bytesEqual, decodeKeyBinding, encodeSigned, keyId, toHex, verifyRecordNative,
 } from '@meterseal/protocol';
 import { Rejection, describe } from '../errors.js';
+import { refuseIfRevoked } from '../revocation.js';
 import { decodeSigned, requireMeter, type Handler } from './context.js';
+
+/**
+ * Issue 5 item 6: every session key id bound for the meter, oldest first (at most MAX_KEY_IDS, the newest), so
+ * the agent can alarm on a binding it did not make (device/src/session-schedule.ts KeyHistoryCheck).
+ */
+const MAX_KEY_IDS = 256;
+function boundKeyIds(deps: Parameters<Handler>[2], meterId: string): string[] {
+  const ids: string[] = [];
+  let b = deps.store.nextBinding(meterId, { firstSeq: 0n, leafIndex: -1n });
+  for (let n = 0; b && n < 100_000; n++, b = deps.store.nextBinding(meterId, b)) {
+    ids.push(toHex(b.keyId));
+    if (ids.length > MAX_KEY_IDS) ids.shift();
+  }
+  return ids;
+}
 
 export const handleBind: Handler = (ctx, payload, deps) => {
   const { record, signature, value: b } = decodeSigned(payload, decodeKeyBinding, 'KeyBinding');
@@ -20,6 +36,7 @@ export const handleBind: Handler = (ctx, payload, deps) => {
   if (!verifyRecordNative(record, signature, deps.keyCache.get(meter.identityPublicKey))) {
     throw new Rejection('BAD_SIGNATURE', `the key binding is not signed by meter ${b.meterId}'s identity key`);
   }
+  refuseIfRevoked(deps.store, meter); // issue 5: a revoked meter binds no new session key
 
   const signed = encodeSigned(record, signature);
   const sessionKeyId = keyId(b.sessionPublicKey);
@@ -56,5 +73,5 @@ export const handleBind: Handler = (ctx, payload, deps) => {
   const binding = { meterId: b.meterId, keyId: sessionKeyId, sessionPublicKey: b.sessionPublicKey, firstSeq: b.firstSeq };
   const leafIndex = deps.log.append(signed, { kind: 'binding', binding, authLeafIndex: auth.leafIndex });
   deps.logger.info({ meterId: b.meterId, keyId: toHex(sessionKeyId), firstSeq: b.firstSeq.toString(), leafIndex: leafIndex.toString() }, 'session key bound');
-  return { leafIndex: leafIndex.toString(), duplicate: false };
+  return { leafIndex: leafIndex.toString(), duplicate: false, keyIds: boundKeyIds(deps, b.meterId) };
 };

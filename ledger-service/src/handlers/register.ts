@@ -1,13 +1,16 @@
 // meterseal/v1/ledger/register (docs/protocol.md §5): a self-signed RegistrationRequest. Checked against
 // the whitelist; the first registration appends a Registration entry (the account only as a salted
 // commitment) and is answered with an IdentityCertificate signed by the ledger key. Repeating it with
-// the same identity key returns the same certificate; another key is refused (a meter exchange needs an
-// operator, later).
+// the same identity key returns the same certificate; another key is refused (KEY_MISMATCH) unless an
+// operator approved exactly that key (MeterExchangeApproval, exchange.ts): then a new Registration entry
+// replaces the meter's row. A revoked meter is refused (REVOKED, revocation.ts).
 import {
   accountCommitment, assertAcceptablePublicKey, bytesEqual, decodeRegistrationRequest, encodeIdentityCertificate,
   encodeRegistration, keyId, signRecord, toHex, verifyRecordNative,
 } from '@meterseal/protocol';
 import { Rejection, describe } from '../errors.js';
+import { approvedExchange } from '../exchange.js';
+import { refuseIfRevoked } from '../revocation.js';
 import type { MeterRow } from '../store.js';
 import { decodeSigned, type Handler, type LedgerDeps } from './context.js';
 
@@ -45,7 +48,10 @@ export const handleRegister: Handler = (ctx, payload, deps) => {
   }
 
   const existing = deps.store.getMeter(req.meterId);
-  if (existing) {
+  const exchange = existing && !bytesEqual(existing.identityPublicKey, req.identityPublicKey)
+    ? approvedExchange(deps.store, existing, req.identityPublicKey) : undefined;
+  if (existing && !exchange) {
+    refuseIfRevoked(deps.store, existing);
     if (!bytesEqual(existing.identityPublicKey, req.identityPublicKey)) {
       throw new Rejection(
         'KEY_MISMATCH',
@@ -73,7 +79,8 @@ export const handleRegister: Handler = (ctx, payload, deps) => {
     timeMs: BigInt(ctx.nowMs),
   });
   const meter = { meterId: req.meterId, identityPublicKey: req.identityPublicKey, registeredAtMs: ctx.nowMs, certificate, certificateSignature };
-  deps.log.append(entry, { kind: 'registration', meter }, registrationIndex);
-  deps.logger.info({ meterId: req.meterId, registrationIndex: registrationIndex.toString() }, 'meter registered');
+  deps.log.append(entry, { kind: 'registration', meter, ...(exchange ? { exchange: true } : {}) }, registrationIndex);
+  deps.logger.info({ meterId: req.meterId, registrationIndex: registrationIndex.toString(), ...(exchange ? { exchangeApprovedAt: exchange.leafIndex.toString() } : {}) },
+    exchange ? 'meter exchanged: new identity key registered' : 'meter registered');
   return certificateFields(meter, deps);
 };
