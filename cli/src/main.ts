@@ -2,8 +2,10 @@
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
+import { registerGateway } from './commands/gateway.js';
 import { registerServices } from './commands/services.js';
 import { registerWitness } from './commands/witness.js';
+import { registerVerify } from './commands/verify.js';
 import { CliError } from './errors.js';
 
 const program = new Command('meterseal')
@@ -12,7 +14,9 @@ const program = new Command('meterseal')
   .showHelpAfterError('(add --help for usage)');
 registerDemo(program);
 registerServices(program);
+registerGateway(program);
 registerWitness(program);
+registerVerify(program);
 registerBench(program);
 
 try {

@@ -13,9 +13,15 @@ t.test('defaults', async (t) => {
     mqtt: { embedded: true, host: '127.0.0.1', port: 1884, maxPacketBytes: 65536 },
     trust: {},
     airgap: { host: '127.0.0.1', port: 8490 },
+    readingIntervalMs: 900_000,
     reconcileMaxWindowMs: 60_000,
     ingest: true,
     maxPending: 100_000,
+    dashboard: {
+      enabled: false, host: '127.0.0.1', port: 8470, operators: [], sessionTtlMs: 28_800_000, secureCookie: false,
+      loginMaxFailures: 5, loginWindowMs: 900_000, silentAfterMs: 300_000,
+    },
+    metrics: { enabled: false, host: '127.0.0.1', port: 9470 },
   });
   const parsed = parseCollectorConfig({ dataDir: '/d', mqtt: { url: 'mqtt://broker:1883' } });
   t.match(parsed.mqtt, { embedded: false, url: 'mqtt://broker:1883' }, 'a url means an external broker');

@@ -1,6 +1,8 @@
 // The collection system's configuration (CONTRIBUTING: zod schemas with defaults, loaded by the CLI).
 import { z } from 'zod';
 import { CollectorError } from './errors.js';
+import { DashboardConfigSchema } from './dashboard/config.js';
+import { MetricsConfigSchema } from './metrics.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -47,12 +49,18 @@ export const CollectorConfigSchema = z.strictObject({
   trust: TrustSchema.prefault({}),
   /** The air-gap controller's control port. */
   airgap: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port: port.min(1).default(8490) }).prefault({}),
+  /** The meters' reading interval: reconciliation's completeness, pending and silent-meter checks (docs/ledger.md). */
+  readingIntervalMs: z.number().int().min(1000).max(86_400_000).default(900_000),
   /** The longest window a reconciliation asks the air-gap controller for. */
   reconcileMaxWindowMs: z.number().int().min(1).max(2_147_483_647).default(60_000),
   /** false: no broker and no MQTT client — a store and reconcile() only (`meterseal collector reconcile`). */
   ingest: z.boolean().default(true),
   /** Deliveries kept while their key announcement is awaited; beyond this they are refused (PENDING_FULL). */
   maxPending: z.number().int().min(0).default(100_000),
+  /** The operator's dashboard (dashboard/config.ts); off by default, loopback when on. */
+  dashboard: DashboardConfigSchema.prefault({}),
+  /** Prometheus metrics endpoint (metrics.ts); off by default, loopback when on. */
+  metrics: MetricsConfigSchema.prefault({}),
 });
 
 export type CollectorConfig = z.output<typeof CollectorConfigSchema>;

@@ -31,11 +31,14 @@ export const LOCAL_ERROR_CODES = [
   'LEDGER_UNREACHABLE', // an HTTP request to the ledger failed or timed out
   'LEDGER_BAD_RESPONSE', // the ledger answered something that is not the documented API
   'CHECKPOINT_INVALID', // the checkpoint is not signed by the trusted ledger verifier key
+  'LEDGER_PROOF_FAILED', // an index leaf, meter-tree node or leaf does not hash to what the checkpoint commits
+  'INDEX_MOVED', // the ledger's checkpoint changed while the index was being paged (retried)
   'WINDOW_FAILED', // the air-gap controller refused or could not open a window
   'WINDOW_CLOSED', // the air-gap window closed before the reconciliation finished
   'RECONCILE_BUSY', // a reconciliation is already running
   'NOT_ENOUGH_READINGS', // tamperStoredReadings was asked for more readings than are stored
   'CLOSED', // the collector is shutting down
+  'LISTEN_FAILED', // the dashboard or metrics endpoint cannot listen on its address
 ] as const;
 
 export type CollectorErrorCode = RejectionCode | (typeof LOCAL_ERROR_CODES)[number];

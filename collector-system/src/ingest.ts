@@ -6,7 +6,8 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { CollectorTopics, TOPIC_ROOT, responseTopic } from '@meterseal/protocol';
+import { CollectorTopics, TOPIC_ROOT, isGapDelivery, responseTopic } from '@meterseal/protocol';
+import { gapDelivery, type GapStore } from './gaps.js';
 import { CollectorError, describe } from './errors.js';
 import { Intake, type ReplyTo, type ResponseBody } from './intake.js';
 import type { StatsCounter } from './stats.js';
@@ -23,6 +24,8 @@ export interface IngestOptions {
   stats: StatsCounter;
   log: Logger;
   maxPending: number;
+  /** Where signed gap records go (gaps.ts); without it a gap is refused as a malformed reading. */
+  gaps?: GapStore;
 }
 
 export interface IngestHandle {
@@ -116,6 +119,7 @@ export async function startIngest(o: IngestOptions): Promise<IngestHandle> {
       return;
     }
     if (isKeys) await intake.keyAnnouncement(meterId, payload, reply);
+    else if (o.gaps && isGapDelivery(payload)) await gapDelivery({ store: o.store, gaps: o.gaps, stats: o.stats, log, respond }, meterId, payload, reply); // §12
     else await intake.delivery(meterId, payload, reply);
   }
 

@@ -41,11 +41,11 @@ t.test('meters deliver, the ledger anchors, an insider edits two values, and rec
   t.match(collector.stats(), { collected: 30, keys: 2, pending: 0 });
 
   const first = await collector.reconcile({ reason: 'scheduled reconciliation', airgap: airgap.controlAddress });
-  t.same(first.counts, { matched: 30, tampered: 0, missing: 0, unanchored: 0, conflicts: 0 });
+  t.same(first.counts, { matched: 30, tampered: 0, missing: 0, unanchored: 0, conflicts: 0, pending: 0 });
 
   const changed = tamperStoredReadings(collector.store, 2);
   const second = await collector.reconcile({ reason: 'final reconciliation', airgap: airgap.controlAddress, maxMs: 10_000 });
-  t.same(second.counts, { matched: 28, tampered: 2, missing: 0, unanchored: 0, conflicts: 0 });
+  t.same(second.counts, { matched: 28, tampered: 2, missing: 0, unanchored: 0, conflicts: 0, pending: 0 });
   t.same(second.items.map((it) => [it.meterId, it.seq, it.outcome]), changed.map((c) => [c.meterId, String(c.seq), 'tampered']));
   t.ok(existsSync(join(dir, 'collector', 'reports', `${second.id}.json`)));
   t.same(await collector.store.reportIds(), [second.id, first.id]);
@@ -66,7 +66,7 @@ t.test('one reconciliation at a time; reconcile-only mode needs no broker; a bar
   t.teardown(() => offline.close());
   const a = offline.reconcile({ reason: 'first' });
   await t.rejects(offline.reconcile({ reason: 'second' }), { code: 'RECONCILE_BUSY' });
-  t.same((await a).counts, { matched: 0, tampered: 0, missing: 0, unanchored: 0, conflicts: 0 });
+  t.same((await a).counts, { matched: 0, tampered: 0, missing: 0, unanchored: 0, conflicts: 0, pending: 0 });
 
   const bare = await startCollector({ dataDir: join(dir, 'c2'), mqtt: { port: 0 }, trust: { ledgerPublicKey: key.publicKeyHex } }, { log: silentLog });
   t.teardown(() => bare.close());

@@ -8,11 +8,15 @@ import { CollectorError, describe } from './errors.js';
 import { startIngest, type IngestHandle } from './ingest.js';
 import type { ReconcileProgress } from './reconcile.js';
 import type { Report } from './report.js';
-import { openSqliteStore } from './sqlite-store.js';
+import { DB_FILE, openSqliteStore } from './sqlite-store.js';
+import { RunStore } from './runs.js';
+import { loadWitnessKey } from './witness.js';
+import { openGapStore, type GapStore } from './gaps.js';
 import { StatsCounter, type CollectorStats } from './stats.js';
 import type { CollectorStore } from './store.js';
 import { certificateKeyObject, loadTrust, requireVerifier, trustUsesTwoKeys } from './trust.js';
 import { reconcileThroughAirgap } from './window.js';
+import { startSurfaces, type Surfaces } from './dashboard/surfaces.js';
 
 export interface CollectorReconcileOptions {
   /** Why the window is opened (1..200 characters), recorded in the air-gap controller's audit log. */
@@ -22,13 +26,20 @@ export interface CollectorReconcileOptions {
   /** The air-gap controller's control address, if not config.airgap. */
   airgap?: { host: string; port: number };
   onProgress?: (p: ReconcileProgress) => void;
+  /** Only readings taken in [fromMs, toMs] (UTC epoch ms, agent time). */
+  range?: { fromMs: number; toMs: number };
 }
 
 export interface CollectorHandle {
   /** The interface 2 broker meters connect to ("" when started with ingest: false and no url). */
   readonly mqttUrl: string;
   readonly store: CollectorStore;
+  /** Signed gap records (gaps.ts): explainedGaps(meterId) for reconciliation. */
+  readonly gaps: GapStore;
   stats(): CollectorStats;
+  /** The operator's dashboard and the Prometheus endpoint, when enabled in the config. */
+  readonly dashboardUrl?: string;
+  readonly metricsUrl?: string;
   /** Opens an air-gap window, reconciles, closes the window; one at a time (RECONCILE_BUSY). */
   reconcile(options: CollectorReconcileOptions): Promise<Report>;
   /** Resolves when every message received so far has been stored and answered. */
@@ -41,9 +52,14 @@ export async function startCollector(configInput: CollectorConfigInput, { log }:
   const trust = loadTrust(config.trust);
   if (trustUsesTwoKeys(trust)) log.info('the ledger certifies identities and signs checkpoints with two different keys');
   const store = openSqliteStore(config.dataDir);
+  const gaps = openGapStore(config.dataDir);
+  const runs = new RunStore(join(config.dataDir, DB_FILE)); // reconciliation runs, divergences, witness state
+  let witnessSigner: ReturnType<typeof loadWitnessKey>['signer'] | undefined;
   const stats = new StatsCounter();
   let broker: BrokerHandle | undefined;
   let ingest: IngestHandle | undefined;
+  let surfaces!: Surfaces;
+  let self: CollectorHandle | undefined;
   try {
     stats.pending = (await store.counts()).pending;
     if (config.ingest) {
@@ -57,12 +73,19 @@ export async function startCollector(configInput: CollectorConfigInput, { log }:
         stats,
         log,
         maxPending: config.maxPending,
+        gaps,
       });
     }
+    surfaces = await startSurfaces(config, {
+      store, stats: () => stats.snapshot(), airgap: config.airgap, log,
+      reconcile: (reason) => (self ? self.reconcile({ reason }) : Promise.reject(new CollectorError('CLOSED', 'the collector is not running'))),
+    });
   } catch (err) {
     await ingest?.close().catch(() => {});
     await broker?.close().catch(() => {});
     await store.close();
+    gaps.close();
+    runs.close();
     throw err;
   }
   const mqttUrl = broker?.url ?? config.mqtt.url ?? '';
@@ -70,9 +93,12 @@ export async function startCollector(configInput: CollectorConfigInput, { log }:
 
   let running: Promise<Report> | undefined;
   let closing: Promise<void> | undefined;
-  return {
+  return (self = {
     mqttUrl,
+    ...(surfaces.dashboardUrl ? { dashboardUrl: surfaces.dashboardUrl } : {}),
+    ...(surfaces.metricsUrl ? { metricsUrl: surfaces.metricsUrl } : {}),
     store,
+    gaps,
     stats: () => stats.snapshot(),
     idle: async () => {
       await ingest?.idle();
@@ -83,6 +109,8 @@ export async function startCollector(configInput: CollectorConfigInput, { log }:
       let verifier;
       try {
         verifier = requireVerifier(trust);
+        // the collector's own witness key (witness.ts), made on first use
+        witnessSigner ??= loadWitnessKey(join(config.dataDir, 'witness.key'), 'meterseal-collector-witness').signer;
       } catch (err) {
         return Promise.reject(err);
       }
@@ -95,8 +123,10 @@ export async function startCollector(configInput: CollectorConfigInput, { log }:
         log,
         reportsDir: join(config.dataDir, 'reports'),
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+        reconcile: { intervalMs: config.readingIntervalMs, runs, witness: { signer: witnessSigner, store: runs }, ...(options.range ? { range: options.range } : {}) },
       });
       running = run;
+      surfaces.observe(run);
       void run.then(
         () => (running = undefined),
         () => (running = undefined),
@@ -106,10 +136,13 @@ export async function startCollector(configInput: CollectorConfigInput, { log }:
     close: () =>
       (closing ??= (async () => {
         await running?.catch(() => {});
+        await surfaces.close();
         await ingest?.close().catch((err: unknown) => log.warn({ err: describe(err) }, 'closing the interface 2 client failed'));
         await broker?.close().catch((err: unknown) => log.warn({ err: describe(err) }, 'closing the broker failed'));
         await store.close();
+        gaps.close();
+        runs.close();
         log.info('collector closed');
       })()),
-  };
+  });
 }

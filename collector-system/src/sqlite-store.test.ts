@@ -34,6 +34,7 @@ t.test('SQLite specifics: WAL, synchronous=FULL, values as columns and no readin
   const columns = (table: string): string[] => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
   t.same(columns('readings'), [
     'meter_id', 'seq', 'meter_time_ms', 'agent_time_ms', 'clock_sync', 'status', 'salt', 'key_id', 'signature', 'received_at',
+    'record_version', 'meter_identity', 'meter_clock_deviation_min', 'meter_clock_status',
   ]);
   t.same(columns('registers'), ['meter_id', 'seq', 'idx', 'obis', 'value', 'scaler', 'unit', 'raw']);
   const all = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).flatMap((r) => columns(r.name));

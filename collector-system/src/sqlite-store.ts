@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { bytesEqual, encodeReading, type ClockSyncState, type Reading, type Unit } from '@meterseal/protocol';
 import { CollectorError } from './errors.js';
 import type { Report } from './report.js';
-import { DDL, SCHEMA_VERSION, seqFromKey, seqKey } from './sqlite-schema.js';
+import { DDL, migrate, seqFromKey, seqKey } from './sqlite-schema.js';
 import type {
   CollectorStore, ConflictRecord, InsertOutcome, NewPending, NewReading, PendingDelivery, SessionKeyRecord, StoreCounts, StoredReading,
 } from './store.js';
@@ -36,6 +36,9 @@ function readingFromRows(r: Row, regs: Row[]): StoredReading {
     meterId: r.meter_id as string,
     seq: seqFromKey(r.seq as string),
     meterTimeMs: (r.meter_time_ms as bigint | null) ?? null,
+    meterIdentity: (r.meter_identity as string | null) ?? null,
+    meterClockDeviationMin: r.meter_clock_deviation_min === null ? null : num(r.meter_clock_deviation_min),
+    meterClockStatus: r.meter_clock_status === null ? null : num(r.meter_clock_status),
     agentTimeMs: r.agent_time_ms as bigint,
     clockSync: num(r.clock_sync) as ClockSyncState,
     status: num(r.status),
@@ -48,7 +51,8 @@ function readingFromRows(r: Row, regs: Row[]): StoredReading {
     })),
     salt: bytes(r.salt),
   };
-  return { reading, keyId: bytes(r.key_id), signature: bytes(r.signature), receivedAt: r.received_at as string };
+  // A v1 reading keeps its version so that re-encoding gives back the bytes (and hash) the meter signed.
+  return { reading: num(r.record_version) === 1 ? { version: 1, ...reading } : reading, keyId: bytes(r.key_id), signature: bytes(r.signature), receivedAt: r.received_at as string };
 }
 
 /** Opens (creating if needed) <dataDir>/collector.sqlite. */
@@ -74,14 +78,15 @@ export class SqliteCollectorStore implements CollectorStore {
       this.#db.pragma('busy_timeout = 5000');
       this.#db.defaultSafeIntegers(true); // INTEGER columns come back as bigint: i64 times never lose precision
       this.#db.exec(DDL);
-      this.#db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+      migrate(this.#db); // records schema_version, adding the Reading v2 columns to an older database
     } catch (cause) {
       throw new CollectorError('STORE_FAILED', `cannot open the collector database at ${path}`, { cause });
     }
     const db = this.#db;
-    const readingCols = 'meter_id, seq, meter_time_ms, agent_time_ms, clock_sync, status, salt, key_id, signature, received_at';
+    const readingCols = 'meter_id, seq, meter_time_ms, agent_time_ms, clock_sync, status, salt, key_id, signature, received_at, '
+      + 'record_version, meter_identity, meter_clock_deviation_min, meter_clock_status';
     this.#s = {
-      insertReading: db.prepare(`INSERT OR IGNORE INTO readings (${readingCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertReading: db.prepare(`INSERT OR IGNORE INTO readings (${readingCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertRegister: db.prepare(`INSERT INTO registers (meter_id, seq, idx, obis, value, scaler, unit, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       insertConflict: db.prepare(
         `INSERT OR IGNORE INTO conflicts (meter_id, seq, reading, key_id, signature, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -128,6 +133,7 @@ export class SqliteCollectorStore implements CollectorStore {
     const s = this.#s;
     const inserted = s.insertReading!.run(
       r.meterId, seq, r.meterTimeMs, r.agentTimeMs, r.clockSync, r.status, buf(r.salt), buf(item.keyId), buf(item.signature), item.receivedAt,
+      r.version === 1 ? 1 : 2, r.meterIdentity, r.meterClockDeviationMin, r.meterClockStatus,
     );
     if (inserted.changes === 1) {
       r.registers.forEach((g, idx) => {

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { openWindow, type Window } from '@meterseal/airgap-controller';
 import type { NoteVerifier } from '@meterseal/protocol';
 import { CollectorError, describe } from './errors.js';
-import { reconcile, type ReconcileProgress } from './reconcile.js';
+import { reconcile, type ReconcileOptions, type ReconcileProgress } from './reconcile.js';
 import type { Report } from './report.js';
 import type { CollectorStore } from './store.js';
 
@@ -21,6 +21,8 @@ export interface ReconcileThroughAirgapOptions {
   log: Logger;
   reportsDir?: string;
   onProgress?: (p: ReconcileProgress) => void;
+  /** Passed on to reconcile(): the reading interval, witness quorum, the collector's own witness, the runs store. */
+  reconcile?: Pick<ReconcileOptions, 'intervalMs' | 'witnesses' | 'witness' | 'runs' | 'now' | 'range'>;
 }
 
 export async function reconcileThroughAirgap(o: ReconcileThroughAirgapOptions): Promise<Report> {
@@ -48,6 +50,7 @@ export async function reconcileThroughAirgap(o: ReconcileThroughAirgapOptions): 
       signal: abort.signal,
       ...(o.reportsDir === undefined ? {} : { reportsDir: o.reportsDir }),
       ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
+      ...o.reconcile,
     });
   } catch (err) {
     if (endedBy === undefined && err instanceof CollectorError && err.code === 'LEDGER_UNREACHABLE') {

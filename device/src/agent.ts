@@ -2,16 +2,21 @@
 // durable outbox and sends it by two independent outbound interfaces (seed 001 steps 1-5).
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromHex, sha256, toHex } from '@meterseal/protocol';
+import { GapReason, decodeIdentityCertificate, decodeKeyAnnouncement, fromHex, sha256, signGap, toHex } from '@meterseal/protocol';
 import type { Logger } from 'pino';
 import { AgentConfig, type AgentConfigInput } from './config.js';
 import { enrol, type Session } from './enrol.js';
-import { loadOrCreateKey } from './keystore.js';
+import { keyFileOptions, loadOrCreateKey } from './keystore.js';
+import { KeyHistoryCheck, startSessionSchedule } from './session-schedule.js';
+import { AgentError } from './errors.js';
 import type { ModbusPort } from './meter/index.js';
 import { createMeterSource } from './meter/factory.js';
-import type { MeterSource } from './meter/source.js';
+import { snapshotOf, type MeterSnapshot, type MeterSource } from './meter/source.js';
+import type { MeterExchange, MeterPin } from './meter-identity.js';
+import { ScanGuard, profileLimits } from './plausibility-guard.js';
 import { Outbox, type OutboxCounts } from './outbox.js';
-import { buildReading, signReading, type Sample } from './reading-builder.js';
+import { PromiseTracker, type PromiseStats } from './promises.js';
+import { buildReading, clockSyncState, signReading } from './reading-builder.js';
 import { RpcClient } from './rpc.js';
 import { Uplink, type UplinkStats } from './uplink.js';
 
@@ -23,6 +28,14 @@ export interface AgentStats {
   outbox: OutboxCounts;
   ledger: UplinkStats;
   collector: UplinkStats;
+  /** Inclusion promises held, fulfilled, broken (promises.ts). */
+  promises: PromiseStats;
+  /** Promises with no valid receipt after their deadline; the evidence is in <dataDir>/evidence/. */
+  brokenPromises: number;
+  /** The meter exchange that stopped signing (expected and found identity), or null (meter-identity.ts). */
+  meterExchange: MeterExchange | null;
+  /** The pinned meter identity, or null until the first read pins one. */
+  meterPin: MeterPin | null;
 }
 
 export interface AgentHandle {
@@ -30,13 +43,24 @@ export interface AgentHandle {
   identityPublicKey: Uint8Array;
   /** Resolves once registration, authentication and key binding succeeded. */
   enrolled: Promise<void>;
+  /** Why the last enrolment attempt failed (code and message), or null; cleared once enrolled. */
+  enrolError(): { code: string; message: string } | null;
   /** Takes one reading now (also used by the schedule). Resolves with its sequence number. */
   readNow(): Promise<bigint>;
+  /** Session key ids bound on the ledger for this meter that this agent did not make (an alarm). */
+  foreignBindings(): string[];
+  /** Re-authenticates and binds a new session key from the next seq (also on config.sessionKeySchedule). */
+  rotateSessionKey(): Promise<{ keyId: string; firstSeq: bigint }>;
   /** Stops taking readings; queued ones keep being delivered. */
   stopReadings(): Promise<void>;
   /** True when every reading taken has been acknowledged on both interfaces. */
   drained(): boolean;
   stats(): AgentStats;
+  /**
+   * The operator action after a meter exchange: forgets the pinned meter identity (and the exchange), so the
+   * next reading pins the meter now on the line and signing resumes (device/README.md, "Meter exchange").
+   */
+  clearMeterPin(note?: string): { cleared: MeterPin | null };
   close(): Promise<void>;
 }
 
@@ -56,19 +80,36 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Prom
   const config = AgentConfig.parse(input);
   const log = deps.log.child({ meterId: config.meterId });
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const { key: identity, created } = loadOrCreateKey(join(config.dataDir, 'identity.key'));
+  const { key: identity, created } = loadOrCreateKey(join(config.dataDir, 'identity.key'), keyFileOptions(config));
   log.info({ identityKey: toHex(identity.publicKey), created }, created ? 'identity key created' : 'identity key loaded');
 
   const source: MeterSource = deps.source ?? createMeterSource(config, deps, log);
   const outbox = new Outbox(join(config.dataDir, 'agent.sqlite'));
+  // Identity pin, meter clock policy and register plausibility (issue 4 items 6-8): judged before signing.
+  const guard = new ScanGuard(config.dataDir, join(config.dataDir, 'agent.sqlite'), {
+    ...(config.meter.identity !== undefined ? { identity: config.meter.identity } : {}),
+    clock: config.clock,
+    limits: profileLimits(config, log),
+  }, log);
   const ledgerRpc = new RpcClient('ledger', config.ledger.url, config.meterId, log, config.requestTimeoutMs);
   const collectorRpc = new RpcClient('collector', config.collector.url, config.meterId, log, config.requestTimeoutMs);
-  const ledgerUplink = new Uplink('ledger', ledgerRpc, outbox, config.meterId, config.maxInFlight, log);
+  const promises = new PromiseTracker(join(config.dataDir, 'agent.sqlite'), join(config.dataDir, 'evidence'), config.meterId, log);
+  const ledgerUplink = new Uplink('ledger', ledgerRpc, outbox, config.meterId, config.maxInFlight, log, promises);
   const collectorUplink = new Uplink('collector', collectorRpc, outbox, config.meterId, config.maxInFlight, log);
   ledgerUplink.start();
   collectorUplink.start();
 
   let session: Session | null = null;
+  // issue 5 item 6: alarm on a session key bound on the ledger that this agent did not make (a cloned board)
+  const keyHistory = new KeyHistoryCheck(join(config.dataDir, 'session-keys.json'));
+  let foreignBindings: string[] = [];
+  const checkKeyHistory = (s: Session): void => {
+    const foreign = keyHistory.check(toHex(s.keyId), s.ledgerKeyIds);
+    if (foreign.length === 0) return;
+    foreignBindings = [...new Set([...foreignBindings, ...foreign])];
+    log.error({ foreign }, 'ALARM: the ledger has session key bindings for this meter that this agent did not make');
+  };
+  let enrolError: { code: string; message: string } | null = null;
   let closed = false;
   let readsTaken = 0;
   let readErrors = 0;
@@ -90,28 +131,57 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Prom
         if (!ledgerRpc.connected) await ledgerRpc.waitConnected(5000);
         session = await enrol(ledgerRpc, { meterId: config.meterId, customerAccount: config.customerAccount, identity, firmwareHash, firstSeq: outbox.nextSeq(), log });
         outbox.addAnnouncement(toHex(session.keyId), session.announcement);
+        checkKeyHistory(session);
+        // the key and log that sign inclusion promises: from the identity certificate checked at registration
+        promises.setLedger(session.ledgerPublicKey, decodeIdentityCertificate(decodeKeyAnnouncement(session.announcement).certificate).logOrigin);
         collectorUplink.kick();
+        enrolError = null;
         return;
       } catch (err) {
+        enrolError = { code: (err as { code?: string }).code ?? 'FAILED', message: (err as Error).message };
         log.warn({ attempt, err: (err as Error).message, code: (err as { code?: string }).code }, 'enrolment failed; retrying');
         await new Promise((r) => setTimeout(r, delay));
       }
     }
   })();
 
-  async function readNow(): Promise<bigint> {
+  // Reads and session-key rotations take turns: a rotation binds from outbox.nextSeq(), so no reading may be
+  // signed with the old key while it runs (that seq would fall outside the old key's binding).
+  let keyChain: Promise<unknown> = Promise.resolve();
+  const withKeyLock = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = keyChain.then(fn, fn);
+    keyChain = p.catch(() => undefined);
+    return p;
+  };
+  const readNow = (): Promise<bigint> => withKeyLock(readNowUnlocked);
+  const rotateSessionKey = (): Promise<{ keyId: string; firstSeq: bigint }> => withKeyLock(async () => {
+    if (!session) throw new AgentError('NOT_ENROLLED', 'not enrolled yet: nothing to rotate');
+    const next = await enrol(ledgerRpc, { meterId: config.meterId, customerAccount: config.customerAccount, identity, firmwareHash, firstSeq: outbox.nextSeq(), log });
+    outbox.addAnnouncement(toHex(next.keyId), next.announcement);
+    checkKeyHistory(next);
+    session = next;
+    collectorUplink.kick();
+    return { keyId: toHex(next.keyId), firstSeq: next.firstSeq };
+  });
+  const sessionSchedule = config.sessionKeySchedule ? startSessionSchedule(config.sessionKeySchedule, rotateSessionKey, log) : null;
+
+  async function readNowUnlocked(): Promise<bigint> {
     if (!session) throw new Error('not enrolled yet: no session key to sign with');
     const s = session;
-    let samples: Sample[];
+    let snapshot: MeterSnapshot;
     try {
       if (!sourceOpen) await openSource();
-      samples = await source.read();
+      snapshot = await snapshotOf(source);
     } catch (err) {
       readErrors++;
       throw err;
     }
-    const seq = outbox.enqueue((n) => signReading(buildReading(config.meterId, n, samples, { retried: source.lastReadRetried === true, meterTimeMs: null }), s));
+    // Throws METER_EXCHANGED (nothing signed, nothing queued) when the meter is not the pinned one.
+    const judged = guard.judge(snapshot, BigInt(Date.now()), clockSyncState());
+    const seq = outbox.enqueue((n) => signReading(buildReading(config.meterId, n, snapshot.samples, judged.context), s));
+    guard.commit(judged);
     readsTaken++;
+    await guard.afterReading(source, judged).catch((err: Error) => log.error({ err: err.message }, 'meter clock policy failed'));
     ledgerUplink.kick();
     collectorUplink.kick();
     return seq;
@@ -122,7 +192,16 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Prom
     timer = setTimeout(() => {
       inFlight = readNow()
         .then((seq) => log.debug({ seq: seq.toString() }, 'reading taken'))
-        .catch((err: Error & { code?: string }) => log.warn({ err: err.message, code: err.code }, 'reading failed'))
+        .catch((err: Error & { code?: string }) => {
+          log.warn({ err: err.message, code: err.code }, 'reading failed');
+          // a whole interval without a reading: a signed gap takes its seq (protocol gap.ts, docs/protocol.md §12)
+          const s = session, to = BigInt(Date.now());
+          // A meter exchange is not a serial failure: nothing at all is signed until an operator acts.
+          if (s && err.code !== 'METER_EXCHANGED') outbox.enqueue((n) => {
+            const gap = signGap({ meterId: config.meterId, firstSeq: n, lastSeq: n, fromMs: to - BigInt(config.intervalMs), toMs: to, reason: GapReason.SerialFailure, signer: '' }, { keyId: s.keyId, secretKey: s.key.secretKey });
+            return { anchor: gap, delivery: gap };
+          });
+        })
         .finally(schedule);
     }, config.intervalMs);
   };
@@ -142,7 +221,10 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Prom
     meterId: config.meterId,
     identityPublicKey: identity.publicKey,
     enrolled,
+    enrolError: () => enrolError,
     readNow,
+    rotateSessionKey,
+    foreignBindings: () => [...foreignBindings],
     stopReadings,
     drained: () => {
       const c = outbox.counts();
@@ -156,14 +238,22 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Prom
       outbox: outbox.counts(),
       ledger: { ...ledgerUplink.stats },
       collector: { ...collectorUplink.stats },
+      promises: promises.stats(),
+      brokenPromises: promises.stats().brokenPromises,
+      meterExchange: guard.meterExchange,
+      meterPin: guard.meterPin,
     }),
+    clearMeterPin: (note?: string) => guard.clearMeterPin(note),
     async close() {
       closed = true;
+      await sessionSchedule?.stop();
       await stopReadings();
       await Promise.all([ledgerUplink.stop(), collectorUplink.stop()]);
       await Promise.all([ledgerRpc.close(), collectorRpc.close()]);
       await source.close().catch(() => undefined);
       outbox.close();
+      promises.close();
+      guard.close();
     },
   };
 }

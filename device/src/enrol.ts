@@ -7,6 +7,7 @@ import {
 } from '@meterseal/protocol';
 import type { Logger } from 'pino';
 import { AgentError } from './errors.js';
+import { signAs, type KeyStore } from './key-store.js';
 import type { RpcClient } from './rpc.js';
 
 export interface Session {
@@ -16,12 +17,15 @@ export interface Session {
   /** The KeyAnnouncement for interface 2: certificate and binding, each with its signature. */
   announcement: Uint8Array;
   ledgerPublicKey: Uint8Array;
+  /** Every session key id the ledger has bound for this meter (from the bind answer), when it says. */
+  ledgerKeyIds?: string[];
 }
 
 export interface EnrolInput {
   meterId: string;
   customerAccount: string;
-  identity: KeyPair;
+  /** The identity key: a KeyStore (key-store.ts; a secure element later) or a software key pair. */
+  identity: KeyStore | KeyPair;
   firmwareHash: Uint8Array;
   firstSeq: bigint;
   /** A pinned ledger key (hex); when absent the first certificate's key is trusted and pinned by the caller. */
@@ -44,7 +48,7 @@ export async function enrol(rpc: RpcClient, input: EnrolInput): Promise<Session>
     firmwareHash: input.firmwareHash, timeMs: now(),
   });
   const reg = RegisterResponse.parse(expectOk(await rpc.request('register', 'register', LedgerTopics.register,
-    encodeSigned(req, signRecord(req, identity.secretKey))), 'registration'));
+    encodeSigned(req, signAs(identity, req))), 'registration'));
   const ledgerPublicKey = fromHex(reg.ledgerPublicKey, 32);
   if (input.ledgerPublicKey && !bytesEqual(input.ledgerPublicKey, ledgerPublicKey)) {
     throw new AgentError('LEDGER_KEY_MISMATCH', 'the ledger answered with a key other than the pinned one');
@@ -64,7 +68,7 @@ export async function enrol(rpc: RpcClient, input: EnrolInput): Promise<Session>
   const ch = ChallengeResponse.parse(expectOk(await rpc.request('challenge', 'challenge', LedgerTopics.challenge,
     utf8.encode(JSON.stringify({ meterId }))), 'challenge'));
   const auth = encodeAuthResponse({ meterId, nonce: fromHex(ch.nonce, 32), timeMs: now() });
-  expectOk(await rpc.request('auth', 'auth', LedgerTopics.auth, encodeSigned(auth, signRecord(auth, identity.secretKey))), 'authentication');
+  expectOk(await rpc.request('auth', 'auth', LedgerTopics.auth, encodeSigned(auth, signAs(identity, auth))), 'authentication');
   log.info('authenticated');
 
   // 3. a fresh session key, bound to the identity from firstSeq on
@@ -72,10 +76,12 @@ export async function enrol(rpc: RpcClient, input: EnrolInput): Promise<Session>
   const binding = encodeKeyBinding({
     meterId, identityKeyId: keyId(identity.publicKey), sessionPublicKey: key.publicKey, firstSeq: input.firstSeq, createdAtMs: now(),
   });
-  const bindingSignature = signRecord(binding, identity.secretKey);
-  expectOk(await rpc.request('bind', 'bind', LedgerTopics.bind, encodeSigned(binding, bindingSignature)), 'key binding');
+  const bindingSignature = signAs(identity, binding);
+  const bound = expectOk(await rpc.request('bind', 'bind', LedgerTopics.bind, encodeSigned(binding, bindingSignature)), 'key binding');
+  // the meter's session key ids on the ledger (issue 5 item 6), for the agent's own-history check
+  const ledgerKeyIds = Array.isArray(bound.keyIds) ? bound.keyIds.filter((k): k is string => typeof k === 'string' && /^[0-9a-f]{16}$/.test(k)) : undefined;
   log.info({ firstSeq: input.firstSeq.toString() }, 'session key bound');
 
   const announcement = encodeKeyAnnouncement({ certificate, certificateSignature, binding, bindingSignature });
-  return { key, keyId: keyId(key.publicKey), firstSeq: input.firstSeq, announcement, ledgerPublicKey };
+  return { key, keyId: keyId(key.publicKey), firstSeq: input.firstSeq, announcement, ledgerPublicKey, ...(ledgerKeyIds ? { ledgerKeyIds } : {}) };
 }

@@ -54,14 +54,16 @@ export class Outbox {
    * Allocates the next sequence number and stores what `build` makes of it, in one transaction: the
    * reading is durable before it is sent, and its number is never handed out again.
    */
-  enqueue(build: (seq: bigint) => { anchor: Uint8Array; delivery: Uint8Array }): bigint {
+  enqueue(build: (seq: bigint) => { anchor: Uint8Array; delivery: Uint8Array }, span = 1n): bigint {
+    // span > 1: a gap record (protocol gap.ts) takes seqs seq..seq+span-1; only seq gets a row
+    if (span < 1n) throw new RangeError('span must be >= 1');
     return this.db.transaction(() => {
       const seq = this.nextSeq();
       const { anchor, delivery } = build(seq);
       this.db
         .prepare(`INSERT INTO readings (seq, anchor, delivery, created_at) VALUES (?, ?, ?, ?)`)
         .run(seq, Buffer.from(anchor), Buffer.from(delivery), new Date().toISOString());
-      this.db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('next_seq', ?)`).run((seq + 1n).toString());
+      this.db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('next_seq', ?)`).run((seq + span).toString());
       return seq;
     })();
   }

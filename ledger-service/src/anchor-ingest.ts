@@ -206,11 +206,11 @@ export class AnchorIngest {
           same = prev !== undefined && bytesEqual(prev, p.signed);
         }
         const d = decideAnchor(p, existing, verified[i] === true, same);
-        if (d.kind === 'duplicate') return { fields: anchorFields(a.seq, d.leafIndex, true), appended: d.pending };
+        if (d.kind === 'duplicate') return { fields: anchorFields(a.seq, d.leafIndex, true, p, this.deps), appended: d.pending };
         const leafIndex = first + BigInt(entries.length);
         entries.push({ entry: p.signed, effect: { kind: 'anchor', anchor: { meterId: a.meterId, seq: a.seq, readingHash: a.readingHash, keyId: a.keyId } } });
         inGroup.set(key, { leafIndex, readingHash: a.readingHash, signed: p.signed });
-        return { fields: anchorFields(a.seq, leafIndex, false), appended: true };
+        return { fields: anchorFields(a.seq, leafIndex, false, p, this.deps), appended: true };
       } catch (error) {
         return { error };
       }

@@ -16,6 +16,10 @@ t.test('defaults', async (t) => {
     maxRangePerRequest: 10000,
     ingest: { maxGroup: 512 },
     witnesses: [],
+    airgapControllerKeys: [],
+    metrics: { enabled: false, host: '127.0.0.1', port: 9480 },
+    witnessQuorum: 0,
+    maxMergeDelayMs: 300000,
   });
   t.same(parseLedgerConfig(c), c, 'a parsed config parses to itself');
 });

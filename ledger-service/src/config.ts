@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { parseCosignatureVerifierKey } from '@meterseal/protocol';
 import { LedgerError } from './errors.js';
+import { LedgerMetricsConfigSchema } from './metrics.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -29,6 +30,11 @@ export const MqttConfigSchema = z
      * aedes 1.x speaks only 3.1.1 (4), so 4 is used there (docs/protocol.md §9).
      */
     protocolVersion: z.union([z.literal(4), z.literal(5)]).optional(),
+    /**
+     * Embedded broker over TLS (broker.ts, issue 5): PEM files of the CA that signs meter client certificates
+     * and of the broker's certificate and key. Clients must present a certificate; CN = meter id gets acl.ts.
+     */
+    tls: z.strictObject({ ca: z.string().min(1), cert: z.string().min(1), key: z.string().min(1) }).optional(),
   })
   .transform((m) => (m.url !== undefined ? { ...m, embedded: false } : m))
   .superRefine((m, ctx) => {
@@ -86,6 +92,40 @@ export const LedgerConfigSchema = z
       .prefault({}),
     /** Witnesses fed each new checkpoint; their cosignatures are attached to GET /checkpoint (witness-attach.ts). */
     witnesses: z.array(WitnessTargetSchema).max(32).default([]),
+    /** Air-gap controllers whose signed AirgapWindow records POST /v1/airgap-events accepts (airgap-events.ts). */
+    airgapControllerKeys: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'a 32-byte Ed25519 public key in hex')).max(16).default([]),
+    /** Prometheus metrics endpoint (metrics.ts); off by default, loopback when on. */
+    metrics: LedgerMetricsConfigSchema.prefault({}),
+    /** Receipts (receipt.ts) use the newest checkpoint cosigned by at least this many configured witnesses. */
+    witnessQuorum: z.number().int().min(0).max(32).default(0),
+    /** Inclusion promises (promise.ts): the deadline is the answer's time plus this maximum merge delay. */
+    maxMergeDelayMs: z.number().int().min(1).max(86_400_000).default(300_000),
+    /** Failed authentications logged one by one per window before they are summarised (auth-log.ts). */
+    authFailures: z
+      .strictObject({
+        windowMs: z.number().int().min(1000).max(86_400_000).default(600_000),
+        perMeter: z.number().int().min(0).max(1000).default(5),
+        unregistered: z.number().int().min(0).max(100_000).default(20),
+      })
+      .optional(),
+    /**
+     * The operator admin API (operator.ts): revoke, approve-exchange, import-meters. Off unless configured;
+     * loopback by default. Requests need an OperatorCredential (0x22) issued by one of utilityPublicKeys.
+     */
+    admin: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: port.default(8481),
+        utilityPublicKeys: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'a 32-byte Ed25519 public key in hex')).min(1),
+        /** How far an operator request's time may be from the ledger's clock (replay window). */
+        maxSkewMs: z.number().int().min(1000).max(3_600_000).default(300_000),
+      })
+      .optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.witnessQuorum > c.witnesses.length) {
+      ctx.addIssue({ code: 'custom', path: ['witnessQuorum'], message: `quorum ${c.witnessQuorum} exceeds the ${c.witnesses.length} configured witnesses` });
+    }
   })
   .transform((c) => ({ ...c, whitelistFile: c.whitelistFile ?? join(c.dataDir, 'whitelist.json') }));
 

@@ -16,7 +16,10 @@ export const REJECTION_CODES = [
   'NO_SESSION_KEY', // anchor: no binding of that key id for that meter
   'SEQ_OUTSIDE_BINDING', // anchor: seq is not covered by the binding of the key that signed it
   'TOPIC_MISMATCH', // anchor: the meter id in the topic is not the anchor's
+  'REVOKED', // register, bind, anchor: an operator revoked the meter's identity key (Revocation 0x09)
   'CONFLICT', // a different, validly signed record for a (meter, seq) or (meter, key) already in the log
+  'NOT_ANCHORED', // receipt: no anchor for that (meter, seq) in the log
+  'NOT_YET_COSIGNED', // receipt: no checkpoint covering the anchor has the configured witness quorum yet
   'INTERNAL', // a bug or a storage failure; the message says what
 ] as const;
 
@@ -32,6 +35,7 @@ export const LOCAL_ERROR_CODES = [
   'OUT_OF_RANGE', // a proof asked for a tree size or index beyond the log
   'LISTEN_FAILED', // the broker or the HTTP server could not bind its port
   'MQTT_CONNECT_FAILED', // the ledger could not connect to its broker
+  'OPERATOR_REFUSED', // an operator command (operator.ts) was refused; `reason` says why
 ] as const;
 
 export type RejectionCode = (typeof REJECTION_CODES)[number];

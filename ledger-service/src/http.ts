@@ -7,9 +7,13 @@ import type { Logger } from 'pino';
 import { toHex } from '@meterseal/protocol';
 import { LedgerError, describe } from './errors.js';
 import type { LedgerLog } from './log.js';
+import { keyHistory } from './exchange.js';
+import { receiptFor, type ReceiptDeps } from './receipt.js';
+import { registerMeterIndexRoutes } from './meter-index-http.js';
 import type { LedgerStats } from './stats.js';
 import type { LedgerStore } from './store.js';
 import { registerTileRoutes } from './tiles.js';
+import { registerAirgapEventRoutes, type AirgapEventStore } from './airgap-events.js';
 import type { WitnessAttacher } from './witness-attach.js';
 
 export interface HttpDeps {
@@ -20,6 +24,12 @@ export interface HttpDeps {
   witnesses?: Pick<WitnessAttacher, 'attach'>;
   maxRangePerRequest: number;
   logger: Logger;
+  /** GET /receipt (receipt.ts): the ledger's config picks the checkpoint (witnessQuorum). */
+  receipts?: ReceiptDeps;
+  /** GET /v1/trust: the trust file a verifier needs for this ledger (protocol TrustFileSchema). */
+  trust?: Record<string, unknown>;
+  /** POST/GET /v1/airgap-events (airgap-events.ts): the controller's signed window records. */
+  airgapEvents?: AirgapEventStore;
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -78,11 +88,22 @@ export function buildHttp(d: HttpDeps) {
   app.get('/checkpoint', async (_req, reply) =>
     reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(served(d.log.latestCheckpoint())));
 
+  if (d.airgapEvents) registerAirgapEventRoutes(app, d.airgapEvents);
   registerTileRoutes(app, d.store); // GET /tile/<L>/<N>[.p/<W>] and /tile/entries/<N>[.p/<W>], c2sp.org/tlog-tiles
+  registerMeterIndexRoutes(app, { store: d.store, log: d.log, served }); // GET /v1/index, /v1/index/proof, /v1/meter/node, /v1/meter/range
 
   app.get('/v1/meters', async (req) => {
     onlyParams(req.query as Query, []);
     return { meters: d.store.listMeters().map((m) => ({ meterId: m.meterId, registeredAt: new Date(m.registeredAtMs).toISOString(), bindings: m.bindings })) };
+  });
+
+  // issue 5: a meter's key history — identity key, operator events, every session key and the seqs it covers
+  app.get('/v1/meters/:id/keys', async (req, reply) => {
+    onlyParams(req.query as Query, []);
+    const id = (req.params as { id: string }).id;
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new BadParameter('the meter id must be 1..64 characters of A-Z a-z 0-9 . _ -');
+    const h = keyHistory(d.store, id);
+    return h ?? reply.code(404).send({ error: { code: 'UNKNOWN_METER', message: `meter ${id} is not registered` } });
   });
 
   app.get('/v1/anchors', async (req) => {
@@ -128,6 +149,25 @@ export function buildHttp(d: HttpDeps) {
   });
 
   app.get('/v1/stats', async () => d.stats());
+
+  // docs/protocol.md §10.5: the anchor, the binding covering it, their tlog-proofs against one cosigned checkpoint
+  app.get('/receipt', async (req, reply) => {
+    const q = req.query as Query;
+    onlyParams(q, ['meter', 'seq']);
+    const meterId = stringParam(q, 'meter', /^[A-Za-z0-9._-]{1,64}$/, 'a meter id (1..64 characters of A-Z a-z 0-9 . _ -)');
+    const seq = u64Param(q, 'seq');
+    if (!d.receipts) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: 'this ledger serves no receipts' } });
+    try {
+      return receiptFor(d.receipts, meterId, seq);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'NOT_ANCHORED' || code === 'NOT_YET_COSIGNED') return reply.code(404).send({ error: { code, message: (err as Error).message } });
+      throw err;
+    }
+  });
+
+  // docs/protocol.md §10.6: what `meterseal verify --trust FILE` needs, to be copied out of band and checked
+  app.get('/v1/trust', async (_req, reply) => (d.trust ? d.trust : reply.code(404).send({ error: { code: 'NOT_FOUND', message: 'no trust file' } })));
 
   return app;
 }

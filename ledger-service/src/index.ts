@@ -31,7 +31,9 @@ export {
   type StoredCheckpoint,
 } from './store.js';
 export { SqliteStore, openSqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
-export { LedgerLog } from './log.js';
+export { LedgerLog, type IndexSnapshot } from './log.js';
+export { startHttp, type HttpServer } from './http.js';
+export { SqliteMeterIndex, type RevocationSource } from './meter-index.js';
 export type { LedgerStats } from './stats.js';
 export { loadOrCreateKeys, publishKeys, KEY_FILE, PUB_FILE, VKEY_FILE, SALT_FILE, type LedgerKeys } from './keys.js';
 export { Whitelist, parseWhitelist } from './whitelist.js';

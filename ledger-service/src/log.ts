@@ -1,7 +1,10 @@
 // The append-only log (docs/protocol.md §10): RFC 9162 §2.1 Merkle tree over the entries in the store,
 // C2SP tlog-checkpoints signed as C2SP signed notes, inclusion and consistency proofs. Every Merkle
 // computation is the protocol package's; this file only wires it to the store.
-import { consistencyProof, inclusionProof, rootAt, signCheckpoint, type NoteSigner } from '@meterseal/protocol';
+import {
+  INDEX_EXTENSION, consistencyProof, formatIndexExtension, inclusionProof, indexLeafHash, indexRoot, rootAt, signCheckpoint,
+  type MeterIndexLeaf, type NoteSigner,
+} from '@meterseal/protocol';
 import { LedgerError } from './errors.js';
 import type { AppendEffect, LedgerStore, StoredCheckpoint } from './store.js';
 
@@ -10,7 +13,17 @@ export interface PendingEntry {
   effect: AppendEffect;
 }
 
+/** The per-meter index a checkpoint commits (docs/ledger.md), for the query API. */
+export interface IndexSnapshot {
+  size: bigint;
+  leaves: MeterIndexLeaf[];
+  leafHashes: Uint8Array[];
+  root: Uint8Array;
+}
+
 export class LedgerLog {
+  private snapshot?: IndexSnapshot;
+
   constructor(
     private readonly store: LedgerStore,
     readonly origin: string,
@@ -67,15 +80,30 @@ export class LedgerLog {
   checkpointNow(): StoredCheckpoint {
     const size = this.size;
     const last = this.store.getCheckpoint();
-    if (last && last.size === size) return last;
+    if (last && last.size === size && last.note.includes(`\n${INDEX_EXTENSION} `)) return last;
     if (last && last.size > size) {
       throw new LedgerError('STORE_CORRUPT', `stored checkpoint is for size ${last.size} but the log has ${size} entries`);
     }
     // c2sp.org/tlog-checkpoint: origin, decimal size, base64 root; signed as a c2sp.org/signed-note
-    const note = signCheckpoint({ origin: this.origin, size, root: this.root(size), extensions: [] }, this.signer);
+    // c2sp.org/tlog-checkpoint: extension lines follow the root hash; ours commits the per-meter index
+    const index = this.index();
+    const extensions = [formatIndexExtension({ meters: BigInt(index.leaves.length), root: index.root })];
+    const note = signCheckpoint({ origin: this.origin, size, root: this.root(size), extensions }, this.signer);
     const c = { size, note };
     this.store.putCheckpoint(c);
     return c;
+  }
+
+  /**
+   * The per-meter index at the current tree size (what checkpointNow commits); cached per size. Read it in
+   * the same synchronous turn as the checkpoint it belongs to.
+   */
+  index(): IndexSnapshot {
+    const size = this.size;
+    if (this.snapshot?.size === size) return this.snapshot;
+    const leaves = this.store.meterIndexLeaves();
+    this.snapshot = { size, leaves, leafHashes: leaves.map(indexLeafHash), root: indexRoot(leaves) };
+    return this.snapshot;
   }
 
   /** PATH(index, D[0:size]) — RFC 9162 §2.1.3.1. Requires index < size ≤ the tree size. */

@@ -14,6 +14,9 @@ import { handleAuth } from './handlers/auth.js';
 import { handleBind } from './handlers/bind.js';
 import { handleChallenge } from './handlers/challenge.js';
 import { handleRegister } from './handlers/register.js';
+import { handleReceipt, peekReceipt } from './receipt.js';
+import { GAP_TOPIC_FILTER } from '@meterseal/protocol';
+import { gapTopicMeterId, handleGap, peekGap } from './handlers/gap.js';
 
 /** The largest request accepted; every legitimate one is under 600 bytes. */
 export const MAX_REQUEST_BYTES = 4096;
@@ -46,6 +49,8 @@ interface Route {
   peek(ctx: RequestContext, payload: Uint8Array): void;
   /** Absent for anchors, which AnchorIngest takes. */
   handler?: Handler;
+  /** Gaps (handlers/gap.ts): decoded here, then anchored through AnchorIngest. */
+  viaIngest?: (ctx: RequestContext, payload: Uint8Array, deps: LedgerDeps, ingest: AnchorIngest) => Promise<Record<string, unknown>>;
 }
 
 /** Signed identity records start with type, version and the meter id (docs/protocol.md §5–7). */
@@ -68,10 +73,12 @@ const ROUTES: Route[] = [
   { op: 'challenge', match: (t) => t === LedgerTopics.challenge, peek: () => undefined, handler: handleChallenge },
   { op: 'auth', match: (t) => t === LedgerTopics.auth, peek: peekMeter, handler: handleAuth },
   { op: 'bind', match: (t) => t === LedgerTopics.bind, peek: peekMeter, handler: handleBind },
+  { op: 'receipt', match: (t) => t === LedgerTopics.receipt, peek: peekReceipt, handler: handleReceipt },
+  { op: 'anchor', match: (t) => gapTopicMeterId(t) !== undefined, peek: peekGap, viaIngest: handleGap }, // §12: answered as an anchor
 ];
 
 /** The topic filters the ledger subscribes to. */
-export const REQUEST_TOPICS = [LedgerTopics.register, LedgerTopics.challenge, LedgerTopics.auth, LedgerTopics.bind, LedgerTopics.anchorFilter];
+export const REQUEST_TOPICS = [LedgerTopics.register, LedgerTopics.challenge, LedgerTopics.auth, LedgerTopics.bind, LedgerTopics.receipt, LedgerTopics.anchorFilter, GAP_TOPIC_FILTER];
 
 /** A usable MQTT 5 Response Topic: under meterseal/v1/meter/, no wildcards (MQTT-3.3.2-14), bounded. */
 export function acceptableResponseTopic(t: string): boolean {
@@ -113,7 +120,8 @@ export class RpcRouter {
         throw new Rejection('MALFORMED', `payload of ${payload.length} bytes exceeds the ${MAX_REQUEST_BYTES}-byte limit`);
       }
       const handler = route.handler;
-      const fields = handler ? await this.ingest.exclusive(() => handler(ctx, payload, this.deps)) : await this.ingest.anchor(ctx, payload);
+      const fields = route.viaIngest ? await route.viaIngest(ctx, payload, this.deps, this.ingest)
+        : handler ? await this.ingest.exclusive(() => handler(ctx, payload, this.deps)) : await this.ingest.anchor(ctx, payload);
       return { ...head, ref: ctx.ref, ok: true, ...fields };
     } catch (err) {
       const rejection =

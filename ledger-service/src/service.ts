@@ -11,15 +11,23 @@ import { startHttp, type HttpServer } from './http.js';
 import { attachToBroker } from './embedded-transport.js';
 import { connectTransport, type LedgerTransport } from './mqtt-transport.js';
 import { RpcRouter, type InboundMessage } from './rpc.js';
+import { startAdminApi } from './operator.js';
 import type { LedgerStats } from './stats.js';
 import { VerifyPool } from './verify-pool.js';
 import { WitnessAttacher } from './witness-attach.js';
+import { trustFile } from './receipt.js';
+import { AirgapEventStore } from './airgap-events.js';
+import { createLedgerMetrics, serveLedgerMetrics } from './metrics.js';
 
 export interface LedgerHandle {
   /** Where meters connect (the embedded broker's actual port, or the external url). */
   mqttUrl: string;
   /** The read-only query API, e.g. http://127.0.0.1:8480. */
   httpUrl: string;
+  /** The operator admin API (operator.ts), when config.admin is set. */
+  adminUrl?: string;
+  /** Prometheus endpoint, when config.metrics.enabled (metrics.ts). */
+  metricsUrl?: string;
   /** C2SP note verifier key of the checkpoints (also in <dataDir>/ledger.vkey). */
   verifierKey: string;
   /** The ledger's Ed25519 public key (also hex in <dataDir>/ledger.pub). */
@@ -59,7 +67,7 @@ export async function startLedger(input: LedgerConfigInput, options: LedgerOptio
     const { deps, stats } = core;
     const { log, keys } = deps;
 
-    const witnesses = new WitnessAttacher(config.witnesses, log, logger.child({ component: 'witnesses' }));
+    const witnesses = new WitnessAttacher(config.witnesses, log, deps.store, logger.child({ component: 'witnesses' }));
     stats.witnessCounts = () => witnesses.stats();
     const tick = (): void => {
       try {
@@ -78,7 +86,9 @@ export async function startLedger(input: LedgerConfigInput, options: LedgerOptio
 
     let broker: EmbeddedBroker | undefined;
     if (config.mqtt.embedded) {
-      broker = await startEmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, log: logger.child({ component: 'broker' }) });
+      broker = await startEmbeddedBroker({
+        host: config.mqtt.host, port: config.mqtt.port, log: logger.child({ component: 'broker' }), ...(config.mqtt.tls ? { tls: config.mqtt.tls } : {}),
+      });
       closers.push(() => broker!.close());
     }
     const mqttUrl = broker ? broker.url : config.mqtt.url!;
@@ -93,18 +103,37 @@ export async function startLedger(input: LedgerConfigInput, options: LedgerOptio
       : await connectTransport({ url: mqttUrl, protocolVersion: config.mqtt.protocolVersion ?? 5, log: logger, onMessage, room: () => ingest.room() });
     closers.push(() => transport.close());
 
+    const airgapEvents = new AirgapEventStore(config.dataDir, config.airgapControllerKeys);
+    closers.push(() => airgapEvents.close());
     const http: HttpServer = await startHttp(
-      { store: deps.store, log, witnesses, stats: () => stats.snapshot(), maxRangePerRequest: config.maxRangePerRequest, logger: logger.child({ component: 'http' }) },
+      {
+        airgapEvents,
+        store: deps.store, log, witnesses, stats: () => stats.snapshot(), maxRangePerRequest: config.maxRangePerRequest, logger: logger.child({ component: 'http' }),
+        receipts: deps,
+        trust: trustFile(config, keys.verifierKey),
+      },
       config.http.host,
       config.http.port,
     );
     closers.push(() => http.close());
+    const admin = config.admin ? await startAdminApi(deps, { ...config.admin, now, exclusive: (fn) => ingest.exclusive(fn) }) : undefined;
+    if (admin) closers.push(() => admin.close());
+    const metrics = config.metrics.enabled
+      ? await serveLedgerMetrics(
+          createLedgerMetrics({ stats: () => stats.snapshot(), checkpointSize: () => log.latestCheckpoint().size, airgapEvents }),
+          config.metrics.host,
+          config.metrics.port,
+        )
+      : undefined;
+    if (metrics) closers.push(() => metrics.close());
 
     logger.info({ origin: config.origin, treeSize: log.size.toString(), mqtt: mqttUrl, http: http.url }, 'ledger started');
     let closing: Promise<void> | undefined;
     return {
       mqttUrl,
       httpUrl: http.url,
+      ...(admin ? { adminUrl: admin.url } : {}),
+      ...(metrics ? { metricsUrl: metrics.url } : {}),
       verifierKey: keys.verifierKey,
       publicKey: keys.publicKey,
       origin: config.origin,

@@ -37,6 +37,9 @@ CREATE TABLE IF NOT EXISTS auth_passes (
 CREATE INDEX IF NOT EXISTS auth_passes_by_meter ON auth_passes (meter_id, at_ms);
 CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, note TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cosignatures (
+  size INTEGER NOT NULL, witness TEXT NOT NULL, note TEXT NOT NULL, lines TEXT NOT NULL, at_ms INTEGER NOT NULL,
+  PRIMARY KEY (size, witness)) WITHOUT ROWID;
 `;
 
 /** Read statements (and setMeta, prepared on use so a read-only store can open). */

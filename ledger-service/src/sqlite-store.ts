@@ -3,15 +3,19 @@
 // transaction — one fsync for the whole group (group commit, anchor-ingest.ts). Anchor entries are kept as
 // their parts (sqlite-anchors.ts), Merkle nodes only at tile levels (merkle-nodes.ts); see sqlite-schema.ts.
 import Database from 'better-sqlite3';
+import { SIGNATURE_LENGTH, type MeterIndexLeaf } from '@meterseal/protocol';
 import { LedgerError } from './errors.js';
 import { MerkleNodes } from './merkle-nodes.js';
+import { SqliteMeterIndex } from './meter-index.js';
+import { replaceMeterRow, SqliteMeterEvents, type MeterEventRow } from './revocation-events.js';
 import { AnchorRows, bytes } from './sqlite-anchors.js';
+import { SqliteCosignatures } from './cosignature-store.js';
 import { migrateFromV1 } from './sqlite-migrate.js';
 import { SCHEMA, SCHEMA_VERSION, readers, writers } from './sqlite-schema.js';
 import {
   COUNTERS,
   type AnchorRow, type AppendEffect, type AppendRequest, type AuthPassRow, type BindingRow, type LedgerStore,
-  type MeterRow, type MeterSummary, type StoredCheckpoint,
+  type MeterRow, type MeterSummary, type StoredCheckpoint, type StoredCosignature,
 } from './store.js';
 
 function u64Blob(v: bigint): Buffer {
@@ -57,6 +61,10 @@ export class SqliteStore implements LedgerStore {
   private w?: ReturnType<typeof writers>;
   private readonly anchors: AnchorRows;
   private readonly merkle: MerkleNodes;
+  /** The per-meter index (meter-index.ts), kept in the appends' transactions. */
+  readonly meterIndex: SqliteMeterIndex;
+  private readonly meterEventRows: SqliteMeterEvents;
+  private cosigs?: SqliteCosignatures;
 
   constructor(readonly path: string, options: SqliteStoreOptions = {}) {
     this.readonly = options.readonly ?? false;
@@ -83,6 +91,12 @@ export class SqliteStore implements LedgerStore {
       }
       this.q = readers(this.db);
       this.anchors = new AnchorRows(this.q, () => this.writers(), !this.readonly);
+      this.meterEventRows = new SqliteMeterEvents(this.db, !this.readonly);
+      this.meterIndex = new SqliteMeterIndex({ db: this.db, writer: !this.readonly, meterNum: (id) => this.anchors.meterNum(id), row: (r) => this.anchors.row(r) });
+      this.meterIndex.revocations = (id) => this.meterEvents(id).map((m) => ({
+        kind: 'operator', meterId: id, event: m.event, identityKeyId: m.identityKeyId, leafIndex: m.leafIndex,
+        ...(m.newIdentityPublicKey ? { newIdentityPublicKey: m.newIdentityPublicKey } : {}),
+      }));
       this.size = this.readSize();
       this.merkle = new MerkleNodes({
         path,
@@ -158,6 +172,7 @@ export class SqliteStore implements LedgerStore {
     switch (e.kind) {
       case 'registration': {
         const m = e.meter;
+        if (e.exchange) return replaceMeterRow(this.db, idx, m), count(COUNTERS.registrations);
         w.meter.run(m.meterId, m.identityPublicKey, idx, m.registeredAtMs, m.certificate, m.certificateSignature);
         return count(COUNTERS.registrations);
       }
@@ -170,8 +185,16 @@ export class SqliteStore implements LedgerStore {
           throw new LedgerError('STORE_APPEND_RACE', `authentication at leaf ${e.authLeafIndex} is unknown or already used`);
         }
         w.binding.run(b.meterId, b.keyId, b.sessionPublicKey, u64Blob(b.firstSeq), idx);
+        this.meterIndex.onKeyEvent(b.meterId);
         return count(COUNTERS.bindings);
       }
+      case 'auth-summary':
+        counts.set(COUNTERS.authFailed, (counts.get(COUNTERS.authFailed) ?? 0) + e.failures);
+        return count('auth.summaries');
+      case 'meter-event':
+        this.meterEventRows.insert(idx, e.event);
+        this.meterIndex.onKeyEvent(e.event.meterId); // a key event of the meter's index leaf (docs/ledger.md)
+        return count(`operator.${e.event.event}`);
       case 'anchor':
         return count(COUNTERS.anchored); // the row itself is the entry (sqlite-anchors.ts)
     }
@@ -193,17 +216,23 @@ export class SqliteStore implements LedgerStore {
         let index = size;
         for (const req of reqs) {
           if (req.index !== index) throw new LedgerError('STORE_APPEND_RACE', `append at index ${req.index} but the tree has ${index} entries`);
-          if (req.effect.kind === 'anchor') this.anchors.insert(index, req.entry, req.effect.anchor);
-          else w.entry.run(index, req.entry);
+          if (req.effect.kind === 'anchor') {
+            this.anchors.insert(index, req.entry, req.effect.anchor);
+            // the entry is the signed anchor: its first bytes are the anchor record (checked by insert), the meter-tree leaf
+            this.meterIndex.onAnchor(this.anchors.meterNum(req.effect.anchor.meterId)!, req.effect.anchor, req.entry.subarray(0, req.entry.length - SIGNATURE_LENGTH));
+          }          else w.entry.run(index, req.entry);
           this.applyEffect(index, req.effect, counts);
           for (const n of this.merkle.append(index, req.entry)) w.node.run(n.level, n.index, n.hash);
           index++;
         }
         for (const [name, n] of counts) w.counter.run(name, n);
+        this.meterIndex.flush();
       }).immediate();
+      this.meterIndex.committed();
     } catch (err) {
       // Rolled back: forget numbers interned and Merkle edge moved inside the transaction.
       this.anchors.forget();
+      this.meterIndex.forget();
       this.merkle.loadEdge();
       throw err;
     }
@@ -213,6 +242,10 @@ export class SqliteStore implements LedgerStore {
   getMeter(meterId: string): MeterRow | undefined {
     const r = this.q.meter.get(meterId) as Row | undefined;
     return r && meterRow(r);
+  }
+
+  meterEvents(meterId: string): MeterEventRow[] {
+    return this.meterEventRows.list(meterId);
   }
 
   listMeters(): MeterSummary[] {
@@ -256,6 +289,14 @@ export class SqliteStore implements LedgerStore {
     return this.anchors.maxSeq(meterId);
   }
 
+  meterIndexLeaves(): MeterIndexLeaf[] {
+    return this.meterIndex.leaves();
+  }
+
+  meterLeaves(meterId: string, start: bigint, count: number): AnchorRow[] {
+    return this.meterIndex.meterLeaves(meterId, start, count);
+  }
+
   getCheckpoint(): StoredCheckpoint | undefined {
     const r = this.q.checkpoint.get() as Row | undefined;
     return r && { size: r.size as bigint, note: r.note as string };
@@ -263,6 +304,18 @@ export class SqliteStore implements LedgerStore {
 
   putCheckpoint(c: StoredCheckpoint): void {
     this.writers().checkpoint.run(c.size, c.note);
+  }
+
+  putCosignature(c: StoredCosignature): void {
+    (this.cosigs ??= new SqliteCosignatures(this.db)).put(c);
+  }
+
+  getCosignatures(size: bigint): StoredCosignature[] {
+    return (this.cosigs ??= new SqliteCosignatures(this.db)).forSize(size);
+  }
+
+  cosignedSizes(limit: number): bigint[] {
+    return (this.cosigs ??= new SqliteCosignatures(this.db)).sizes(limit);
   }
 
   counters(): Record<string, number> {

@@ -4,7 +4,8 @@
 // counters. An append writes its entries, their nodes, index rows and counters in ONE transaction; a batch
 // of appends (group commit) is one transaction too, all or nothing.
 // SQLite implementation: sqlite-store.ts; conformance suite: testing/store-conformance.ts.
-import type { NodeReader } from '@meterseal/protocol';
+import type { MeterIndexLeaf, NodeReader } from '@meterseal/protocol';
+import type { MeterEventRow } from './revocation-events.js';
 
 export interface MeterRow {
   meterId: string;
@@ -53,9 +54,26 @@ export interface StoredCheckpoint {
   note: string;
 }
 
+/** A witness's cosignature of one checkpoint size (cosignature-store.ts), kept across restarts. */
+export interface StoredCosignature {
+  size: bigint;
+  /** The witness's cosignature/v1 vkey, as configured. */
+  witness: string;
+  /** The ledger's own signed checkpoint note for `size` (c2sp.org/signed-note), without cosignatures. */
+  note: string;
+  /** The witness's signature line(s), each ending in a newline (c2sp.org/tlog-cosignature). */
+  lines: string;
+  atMs: number;
+}
+
 /** What else an append records, in the same transaction as the entry. */
 export type AppendEffect =
-  | { kind: 'registration'; meter: Omit<MeterRow, 'registrationIndex'> }
+  /** `exchange`: an operator-approved new identity key replaces the meter's row (MeterExchangeApproval). */
+  | { kind: 'registration'; meter: Omit<MeterRow, 'registrationIndex'>; exchange?: boolean }
+  /** An operator's Revocation (0x09) or MeterExchangeApproval (0x0A); the entry is the signed record. */
+  | { kind: 'meter-event'; event: Omit<MeterEventRow, 'leafIndex'> }
+  /** An AuthSummary (0x0B) of `failures` failed authentications not logged one by one (auth-log.ts). */
+  | { kind: 'auth-summary'; failures: number }
   | { kind: 'auth'; meterId: string; passed: boolean; atMs: number }
   | { kind: 'binding'; binding: Omit<BindingRow, 'leafIndex'>; /** the AuthPassRow it consumes */ authLeafIndex: bigint }
   /** The entry must be the signed anchor these fields describe (encodeSigned(encodeAnchor(anchor), signature)). */
@@ -110,6 +128,8 @@ export interface LedgerStore extends NodeReader {
   appendBatch(reqs: readonly AppendRequest[]): void;
 
   getMeter(meterId: string): MeterRow | undefined;
+  /** The meter's operator events (revocations, approved exchanges) in log order. */
+  meterEvents(meterId: string): MeterEventRow[];
   listMeters(): MeterSummary[];
 
   getBinding(meterId: string, keyId: Uint8Array): BindingRow | undefined;
@@ -129,8 +149,24 @@ export interface LedgerStore extends NodeReader {
   anchorsInRange(meterId: string, from: bigint, to: bigint, limit: number): AnchorRow[];
   maxAnchoredSeq(meterId: string): bigint | undefined;
 
+  /**
+   * The per-meter index (docs/ledger.md): one leaf per registered or anchoring meter, sorted by meter id —
+   * its meter tree (anchors in seq order) size and root, its key events' size and root. Kept up to date in
+   * the appends' transactions.
+   */
+  meterIndexLeaves(): MeterIndexLeaf[];
+  /** The meter's anchors at positions start … start+count−1 of its meter tree (seq order). */
+  meterLeaves(meterId: string, start: bigint, count: number): AnchorRow[];
+
   getCheckpoint(): StoredCheckpoint | undefined;
   putCheckpoint(c: StoredCheckpoint): void;
+
+  /** Stores (or replaces) a witness's cosignature of a checkpoint size; only the newest sizes are kept. */
+  putCosignature(c: StoredCosignature): void;
+  /** The cosignatures stored for one checkpoint size (any order). */
+  getCosignatures(size: bigint): StoredCosignature[];
+  /** Checkpoint sizes with stored cosignatures, newest first, at most `limit`. */
+  cosignedSizes(limit: number): bigint[];
 
   counters(): Record<string, number>;
   /** Adds to counters (used for rejection counts, which are batched in memory between flushes). */

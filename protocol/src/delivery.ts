@@ -2,6 +2,7 @@
 // full reading, its salt and the SAME signature the ledger got over the anchor, so the collector checks
 // the reading against the meter's key and later against the ledger's hash.
 import { readHeader, writeHeader } from './header.js';
+import { ProtocolError } from './errors.js';
 import { KEY_ID_LENGTH, SIGNATURE_LENGTH } from './ed25519.js';
 import { decodeReading, readingHash, type Reading } from './reading.js';
 import { encodeAnchor, type Anchor } from './anchor.js';
@@ -12,11 +13,20 @@ export interface Delivery {
   reading: Uint8Array;
   /** The meter's signature over the anchor of this reading. */
   signature: Uint8Array;
+  /**
+   * §12.2 optional trailer: the id of the gateway that holds this meter's keys and signed on its behalf. Absent
+   * (no trailer bytes) when the meter's own agent signed. Not covered by the signature: a declaration only.
+   */
+  signer?: string;
 }
 
+/** §12.2: tag byte of the optional signer trailer after the signature. */
+const SIGNER_TRAILER_TAG = 0x01;
+
 export function encodeDelivery(d: Delivery): Uint8Array {
-  return writeHeader('Delivery')
-    .fixed(d.keyId, KEY_ID_LENGTH).bytes16(d.reading).fixed(d.signature, SIGNATURE_LENGTH).finish();
+  const w = writeHeader('Delivery').fixed(d.keyId, KEY_ID_LENGTH).bytes16(d.reading).fixed(d.signature, SIGNATURE_LENGTH);
+  if (d.signer !== undefined) w.u8(SIGNER_TRAILER_TAG).str8(d.signer); // §12.2
+  return w.finish();
 }
 
 export function decodeDelivery(bytes: Uint8Array): Delivery & { decoded: Reading } {
@@ -24,8 +34,14 @@ export function decodeDelivery(bytes: Uint8Array): Delivery & { decoded: Reading
   const keyId = rd.fixed(KEY_ID_LENGTH, 'keyId');
   const reading = rd.bytes16('reading');
   const signature = rd.fixed(SIGNATURE_LENGTH, 'signature');
+  let signer: string | undefined;
+  if (bytes.length > 2 + KEY_ID_LENGTH + 2 + reading.length + SIGNATURE_LENGTH) {
+    const tag = rd.u8('trailer tag'); // §12.2: the only trailer is the signer
+    if (tag !== SIGNER_TRAILER_TAG) throw new ProtocolError('BAD_DELIVERY', `unknown Delivery trailer tag 0x${tag.toString(16)}`);
+    signer = rd.str8('signer');
+  }
   rd.end();
-  return { keyId, reading, signature, decoded: decodeReading(reading) };
+  return { keyId, reading, signature, ...(signer !== undefined ? { signer } : {}), decoded: decodeReading(reading) };
 }
 
 /** The anchor a reading implies: what the signature in a Delivery must verify over. */

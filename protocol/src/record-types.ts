@@ -9,10 +9,17 @@ export const RecordType = {
   IdentityCertificate: 0x06,
   AuthResponse: 0x07,
   Registration: 0x08,
+  Revocation: 0x09, // issue 5: an operator revokes a meter (revocation.ts)
+  MeterExchangeApproval: 0x0a, // issue 5: an operator approves a known meter's new identity key (exchange.ts)
+  AuthSummary: 0x0b, // issue 3 item 4: failed authentications summarised past a threshold (auth-summary.ts)
   Delivery: 0x10,
   KeyAnnouncement: 0x11,
+  Gap: 0x12, // issue 7 item 3: signed "sequences X-Y missing because ..." (gap.ts)
+  InclusionPromise: 0x13, // issue 3 item 7: the ledger's signed promise to include an anchor by a deadline
+  AirgapWindow: 0x14, // issue 6 item 4: an air-gap window opened or closed, signed by the controller (airgap-window.ts)
   TechnicianCredential: 0x20,
   ConsoleAuthorisation: 0x21,
+  OperatorCredential: 0x22, // issue 5: a credential the utility signs for an operator (operator.ts)
 } as const;
 
 /**
@@ -20,13 +27,6 @@ export const RecordType = {
  * its encoder lands; never reuse a number once assigned.
  */
 export const ReservedRecordType = {
-  Revocation: 0x09, // issue 5 item 7: an operator revokes a meter's key
-  MeterExchangeApproval: 0x0a, // issue 5 item 4: an operator approves a known meter's new identity key
-  AuthSummary: 0x0b, // issue 3 item 4: failed authentications summarised past a threshold
-  Gap: 0x12, // issue 7 item 3: signed "sequences X-Y missing because ..."
-  InclusionPromise: 0x13, // issue 3 item 7: the ledger's signed promise to include an anchor by a deadline
-  AirgapWindow: 0x14, // issue 6 item 4: an air-gap window opened or closed, recorded in the ledger
-  OperatorCredential: 0x22, // issue 5 item 7: a credential the utility signs for an operator
 } as const;
 
 export type RecordTypeName = keyof typeof RecordType;

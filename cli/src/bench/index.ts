@@ -1,15 +1,17 @@
 // `meterseal bench`: the registry of benchmarks and one run over some of them, with the machine described.
 import { ed25519Bench } from './ed25519.js';
+import { gatewayBench } from './gateway.js';
 import { ledgerBench } from './ledger.js';
 import { describeMachine, type Machine } from './machine.js';
 import { protocolBench } from './protocol.js';
 import { reconcileBench } from './reconcile.js';
+import { serialBench } from './serial.js';
 import type { Benchmark, BenchOptions, Result } from './types.js';
 
 export type { Benchmark, BenchOptions, Figure, Measure, Result } from './types.js';
 export type { Machine } from './machine.js';
 
-export const BENCHMARKS: readonly Benchmark[] = [ed25519Bench, protocolBench, ledgerBench, reconcileBench];
+export const BENCHMARKS: readonly Benchmark[] = [ed25519Bench, protocolBench, ledgerBench, reconcileBench, serialBench, gatewayBench];
 
 export interface BenchRun {
   machine: Machine;

@@ -18,7 +18,7 @@ export function benchReadings(meterId: string, count: number, firstSeq = 1n): Re
       return { obis: d.obis, value: BigInt(23_050 + 17 * j + i), scaler: d.scaler, unit: d.unit, raw };
     });
     out.push({
-      meterId, seq, meterTimeMs: null, agentTimeMs: t0 + BigInt(i) * 1000n, clockSync: ClockSync.Synchronised, status: 1,
+      meterId, seq, meterTimeMs: null, meterIdentity: null, meterClockDeviationMin: null, meterClockStatus: null, agentTimeMs: t0 + BigInt(i) * 1000n, clockSync: ClockSync.Synchronised, status: 1,
       registers: sortRegisters(registers), salt: new Uint8Array(randomBytes(SALT_LENGTH)),
     });
   }

@@ -76,6 +76,10 @@ export function makeReading(meterId: string, seq: bigint, energyWh = 1_000_000n 
     meterId,
     seq,
     meterTimeMs: seq % 2n === 0n ? t - 150n : null,
+    // Reading v2: even readings carry the meter's own identity and clock detail, odd ones none of it.
+    meterIdentity: seq % 2n === 0n ? `SN-${meterId}` : null,
+    meterClockDeviationMin: seq % 2n === 0n ? -60 : null,
+    meterClockStatus: seq % 2n === 0n ? 0x80 : null,
     agentTimeMs: t,
     clockSync: ClockSync.Synchronised,
     status: seq % 2n === 0n ? 0 : 1,

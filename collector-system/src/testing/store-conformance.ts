@@ -93,6 +93,21 @@ export function storeConformance(tap: TAP, open: () => Promise<StoreUnderTest>):
     t.equal(await store.seqRange('nobody'), null);
   });
 
+  tap.test('reading v2 fields (identity, clock deviation, status) and v1 readings keep every bit and their encoding', async (t) => {
+    const { store } = await fresh(t);
+    const full = { ...makeReading('M-v', 2n), meterIdentity: 'Zähler 0042', meterClockDeviationMin: -32768, meterClockStatus: 255 };
+    const other = { ...makeReading('M-v', 4n), meterIdentity: 'x'.repeat(128), meterClockDeviationMin: 32767, meterClockStatus: 0 };
+    const none = makeReading('M-v', 3n); // odd fixtures carry no identity or clock detail
+    const v1: Reading = { ...makeReading('M-v', 5n), version: 1 };
+    t.equal(encodeReading(v1)[1], 1, 'the fixture really is a version 1 record');
+    await store.insertReadings([full, other, none, v1].map((r) => newReading(r)));
+    const back = await store.readings('M-v', 0n, 10n);
+    t.same(back.map((s) => s.reading), [full, none, other, v1]);
+    for (const s of back) t.same(encodeReading(s.reading), encodeReading([full, other, none, v1].find((r) => r.seq === s.reading.seq)!), `seq ${s.reading.seq} re-encodes to its bytes`);
+    t.equal(back[3]?.reading.version, 1, 'a v1 reading is still v1');
+    t.notOk('version' in back[0]!.reading, 'a v2 reading carries no version marker');
+  });
+
   tap.test('registers come back in their stored order with every field', async (t) => {
     const { store } = await fresh(t);
     const r = makeReading('M-2', 3n);

@@ -3,6 +3,7 @@
 import type { Test } from 'tap';
 import { MemoryTree, encodeAnchor, encodeSigned, leafHash, rootAt, utf8 } from '@meterseal/protocol';
 import type { AnchorRow, AppendEffect, AppendRequest, LedgerStore } from '../store.js';
+import { meterIndexConformance } from '../meter-index-conformance.js';
 
 type Open = () => LedgerStore;
 type Reopen = (s: LedgerStore) => LedgerStore;
@@ -40,6 +41,7 @@ const bindingEffect = (meterId: string, firstSeq: bigint, keyFill: number, authL
 });
 
 export function storeConformance(t: Test, open: Open, reopen?: Reopen): void {
+  meterIndexConformance(t, open, (meterId, seq, fill) => anchorAppend(meterId, seq, fill), reopen); // docs/ledger.md
   t.test('an empty store', async (t) => {
     const s = open();
     t.teardown(() => s.close());
@@ -140,6 +142,23 @@ export function storeConformance(t: Test, open: Open, reopen?: Reopen): void {
     t.match(c, { registrations: 1, 'auth.passed': 3, 'auth.failed': 1, bindings: 3 });
   });
 
+  t.test('operator events (issue 5): revocations and exchanges in log order; an exchange replaces the meter row', async (t) => {
+    const s = open();
+    t.teardown(() => s.close());
+    appendEntry(s, utf8.encode('reg'), meterEffect('M-1'));
+    t.same(s.meterEvents('M-1'), []);
+    const rev = appendEntry(s, utf8.encode('rev'), { kind: 'meter-event', event: { meterId: 'M-1', event: 'revoked', identityKeyId: bytes(8, 1), detail: 'stolen', atMs: 5 } });
+    const ex = appendEntry(s, utf8.encode('ex'), {
+      kind: 'meter-event', event: { meterId: 'M-1', event: 'exchange-approved', identityKeyId: bytes(8, 1), detail: 'op-1', newIdentityPublicKey: bytes(32, 9), atMs: 6 },
+    });
+    t.match(s.meterEvents('M-1'), [{ leafIndex: rev, event: 'revoked', detail: 'stolen' }, { leafIndex: ex, event: 'exchange-approved', newIdentityPublicKey: bytes(32, 9) }]);
+    t.same(s.meterEvents('M-2'), []);
+    const reg2 = appendEntry(s, utf8.encode('reg2'), { kind: 'registration', exchange: true, meter: { meterId: 'M-1', identityPublicKey: bytes(32, 9), registeredAtMs: 7, certificate: utf8.encode('cert2'), certificateSignature: bytes(64, 3) } });
+    t.match(s.getMeter('M-1'), { registrationIndex: reg2, identityPublicKey: bytes(32, 9), registeredAtMs: 7 });
+    appendEntry(s, utf8.encode('sum'), { kind: 'auth-summary', failures: 7 });
+    t.match(s.counters(), { 'operator.revoked': 1, 'operator.exchange-approved': 1, 'auth.failed': 7, 'auth.summaries': 1, registrations: 2 });
+  });
+
   t.test('anchors: unique per (meter, seq), ranges in u64 order', async (t) => {
     const s = open();
     t.teardown(() => s.close());
@@ -225,7 +244,37 @@ export function storeConformance(t: Test, open: Open, reopen?: Reopen): void {
     t.same(s.getEntry(0n), a.entry);
   });
 
+  t.test('witness cosignatures: per (size, witness), replaced, newest sizes first, old sizes pruned', async (t) => {
+    const s = open();
+    t.teardown(() => s.close());
+    t.same(s.cosignedSizes(10), []);
+    t.same(s.getCosignatures(1n), []);
+    const c = (size: bigint, witness: string, lines = `— ${witness} sig${size}\n`) => ({ size, witness, note: `note ${size}\n`, lines, atMs: 1000 });
+    s.putCosignature(c(3n, 'w1'));
+    s.putCosignature(c(3n, 'w2'));
+    s.putCosignature(c(5n, 'w1'));
+    s.putCosignature(c(3n, 'w1', '— w1 again\n'));
+    t.same(s.cosignedSizes(10), [5n, 3n], 'newest first');
+    t.same(s.cosignedSizes(1), [5n]);
+    const three = s.getCosignatures(3n).sort((a, b) => a.witness.localeCompare(b.witness));
+    t.same(three, [c(3n, 'w1', '— w1 again\n'), c(3n, 'w2')], 'one row per witness, the later replaces');
+    for (let i = 10n; i < 10n + 300n; i++) s.putCosignature(c(i, 'w1'));
+    const sizes = s.cosignedSizes(1000);
+    t.ok(sizes.length >= 64 && sizes.length <= 300, `old sizes are pruned (${sizes.length} kept)`);
+    t.equal(sizes[0], 309n);
+    t.same(s.getCosignatures(3n), [], 'the oldest are gone');
+  });
+
   if (reopen) {
+    t.test('witness cosignatures survive a reopen', async (t) => {
+      const s = open();
+      s.putCosignature({ size: 7n, witness: 'w+1+x', note: 'n\n', lines: '— w x\n', atMs: 5 });
+      const s2 = reopen(s);
+      t.teardown(() => s2.close());
+      t.same(s2.getCosignatures(7n), [{ size: 7n, witness: 'w+1+x', note: 'n\n', lines: '— w x\n', atMs: 5 }]);
+      t.same(s2.cosignedSizes(5), [7n]);
+    });
+
     t.test('everything survives a reopen', async (t) => {
       const s = open();
       const ref = new MemoryTree();

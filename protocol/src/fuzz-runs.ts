@@ -1,0 +1,85 @@
+/**
+ * Shared knobs for the property-based fuzz tests (`*.fuzz.test.ts`, `*.property.test.ts`).
+ * No fast-check import here: this file ships in the protocol package, the tests bring fast-check.
+ *
+ *   METERSEAL_FUZZ_RUNS=1000000 node scripts/run-tests.mjs protocol/src/reading.fuzz.test.ts
+ *   npm run fuzz            # every *.fuzz.test.ts at 10^6 runs per property
+ */
+
+/** Runs per property: env `METERSEAL_FUZZ_RUNS` (a positive integer) when set, else `defaultRuns`. */
+export function fuzzRuns(defaultRuns: number): number {
+  const raw = process.env['METERSEAL_FUZZ_RUNS'];
+  if (raw === undefined || raw.trim() === '') return defaultRuns;
+  const n = Number(raw.trim());
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new RangeError(`METERSEAL_FUZZ_RUNS must be a positive integer, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+/**
+ * Wall-clock budget for one property in milliseconds (for fast-check `interruptAfterTimeLimit`):
+ * env `METERSEAL_FUZZ_TIME_LIMIT_MS`, else 20 s for the short CI pass and 10 min when runs were raised,
+ * so even the 10^6 pass ends. A property interrupted by the budget passes with the runs it managed.
+ */
+export function fuzzTimeLimitMs(): number {
+  const raw = process.env['METERSEAL_FUZZ_TIME_LIMIT_MS'];
+  if (raw !== undefined && raw.trim() !== '') {
+    const n = Number(raw.trim());
+    if (!Number.isSafeInteger(n) || n < 1) {
+      throw new RangeError(`METERSEAL_FUZZ_TIME_LIMIT_MS must be a positive integer, got ${JSON.stringify(raw)}`);
+    }
+    return n;
+  }
+  return process.env['METERSEAL_FUZZ_RUNS'] ? 600_000 : 20_000;
+}
+
+/** fast-check parameters in one call: `fc.assert(prop, fuzzParams(300))`. */
+export function fuzzParams(defaultRuns: number): { numRuns: number; interruptAfterTimeLimit: number; markInterruptAsFailure: false } {
+  return { numRuns: fuzzRuns(defaultRuns), interruptAfterTimeLimit: fuzzTimeLimitMs(), markInterruptAsFailure: false };
+}
+
+/** The mutations `mutateBytes` applies, chosen by `op % MUTATIONS.length`. */
+export const MUTATIONS = ['flip-bit', 'set-byte', 'truncate', 'extend', 'delete-byte', 'insert-byte', 'duplicate-span', 'set-length'] as const;
+
+/**
+ * One deterministic mutation of a valid encoding, driven by three numbers a fuzzer draws
+ * (`op`, `at`, `value`): bit flips, byte changes, truncations, extensions, deletions, insertions,
+ * repeated spans, and a 1/2/4-byte big-endian "length field" overwritten with a nearby or extreme value.
+ */
+export function mutateBytes(input: Uint8Array, op: number, at: number, value: number): Uint8Array {
+  const b = Uint8Array.from(input);
+  const kind = MUTATIONS[Math.abs(op) % MUTATIONS.length]!;
+  const i = b.length === 0 ? 0 : Math.abs(at) % b.length;
+  const v = Math.abs(value) & 0xff;
+  switch (kind) {
+    case 'flip-bit':
+      if (b.length) b[i]! ^= 1 << (v & 7);
+      return b;
+    case 'set-byte':
+      if (b.length) b[i] = v;
+      return b;
+    case 'truncate':
+      return b.subarray(0, Math.abs(at) % (b.length + 1));
+    case 'extend':
+      return Uint8Array.from([...b, ...Array.from({ length: 1 + (v & 15) }, (_, k) => (v * 31 + k * 7) & 0xff)]);
+    case 'delete-byte':
+      return b.length ? Uint8Array.from([...b.subarray(0, i), ...b.subarray(i + 1)]) : b;
+    case 'insert-byte':
+      return Uint8Array.from([...b.subarray(0, i), v, ...b.subarray(i)]);
+    case 'duplicate-span': {
+      const n = 1 + (v % 16);
+      return Uint8Array.from([...b.subarray(0, i + n), ...b.subarray(i)]);
+    }
+    case 'set-length': {
+      const width = [1, 2, 4][v % 3]!;
+      const choices = [0, 1, 0xff, 0xffff, 0xffffffff, (b[i] ?? 0) + 1, Math.max(0, (b[i] ?? 0) - 1), 0x7f, 0x80];
+      let n = choices[(v >> 2) % choices.length]!;
+      for (let k = width - 1; k >= 0 && i + k >= 0; k--) {
+        if (i + k < b.length) b[i + k] = n & 0xff;
+        n = Math.floor(n / 256);
+      }
+      return b;
+    }
+  }
+}
