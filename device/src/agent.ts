@@ -2,7 +2,7 @@
 // durable outbox and sends it by two independent outbound interfaces (seed 001 steps 1-5).
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GapReason, decodeIdentityCertificate, decodeKeyAnnouncement, fromHex, sha256, signGap, toHex } from '@meterseal/protocol';
+import { GapReason, type ClockSyncState, decodeIdentityCertificate, decodeKeyAnnouncement, fromHex, sha256, signGap, toHex } from '@meterseal/protocol';
 import type { Logger } from 'pino';
 import { AgentConfig, type AgentConfigInput } from './config.js';
 import { enrol, type Session } from './enrol.js';
@@ -70,6 +70,11 @@ export interface AgentDeps {
   source?: MeterSource;
   /** A custom serial port (the in-process fallback link; either protocol's reader takes it). */
   port?: ModbusPort;
+  /**
+   * How the agent knows its own clock is synchronised (default: systemd-timesyncd's marker file). A board
+   * synchronised by other means (chrony, GNSS) supplies its own probe; the clock-set policy relies on it.
+   */
+  clockSync?: () => ClockSyncState;
 }
 
 function defaultFirmwareHash(): Uint8Array {
@@ -177,7 +182,7 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Prom
       throw err;
     }
     // Throws METER_EXCHANGED (nothing signed, nothing queued) when the meter is not the pinned one.
-    const judged = guard.judge(snapshot, BigInt(Date.now()), clockSyncState());
+    const judged = guard.judge(snapshot, BigInt(Date.now()), (deps.clockSync ?? clockSyncState)());
     const seq = outbox.enqueue((n) => signReading(buildReading(config.meterId, n, snapshot.samples, judged.context), s));
     guard.commit(judged);
     readsTaken++;

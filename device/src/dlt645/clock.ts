@@ -43,3 +43,15 @@ export function meterClockToUtc(date: MeterDate, secondsOfDay: number, utcOffset
   const local = Date.UTC(date.year, date.month - 1, date.day) + secondsOfDay * 1000;
   return BigInt(local - utcOffsetMin * 60_000);
 }
+
+/**
+ * DL/T 645-2007 broadcast time synchronisation (C = 08H, L = 06H, sent to 999999999999, never answered): the
+ * data field is the meter's local time ss mm hh DD MM YY, seconds first, each byte BCD (before the 33H offset).
+ */
+export function broadcastTimeData(utcMs: bigint, utcOffsetMin: number): Uint8Array {
+  const d = new Date(Number(utcMs) + utcOffsetMin * 60_000); // the meter's local time, read through UTC fields
+  const year = d.getUTCFullYear();
+  if (year < 2000 || year > 2099) throw new Dlt645Error('BCD', `year ${year} does not fit the broadcast's two BCD digits`);
+  const fields = [d.getUTCSeconds(), d.getUTCMinutes(), d.getUTCHours(), d.getUTCDate(), d.getUTCMonth() + 1, year - 2000];
+  return Uint8Array.from(fields, (v) => ((Math.floor(v / 10) << 4) | (v % 10)));
+}

@@ -11,6 +11,7 @@
  *  TIMEOUT           no answer within timeoutMs, after the retry — wrong address, wiring, baud rate, parity
  *  PORT              the serial port or stream could not be opened, was closed, or failed
  *  ADDRESS_MISMATCH  an answer came from another address than the one asked
+ *  CLOCK_NOT_SET     a broadcast time synchronisation was sent but the meter's clock did not take it
  */
 export type Dlt645ErrorCode =
   | 'SHORT_FRAME'
@@ -23,7 +24,8 @@ export type Dlt645ErrorCode =
   | 'METER_ERROR'
   | 'TIMEOUT'
   | 'PORT'
-  | 'ADDRESS_MISMATCH';
+  | 'ADDRESS_MISMATCH'
+  | 'CLOCK_NOT_SET';
 
 // DL/T 645-2007 §7.1 abnormal answer: the error word ERR, one flag per bit (bit 7 reserved).
 const ERROR_WORD_BITS = [

@@ -4,9 +4,9 @@ import type { Logger } from 'pino';
 import type { Dlt645Profile } from '@meterseal/hardware';
 import type { Sample } from '../reading-builder.js';
 import type { MeterClock, MeterSnapshot } from '../meter/source.js';
-import { DI_DATE, DI_TIME, STATE_GRID_UTC_OFFSET_MIN, meterClockToUtc, parseMeterDate, parseMeterTime } from './clock.js';
+import { DI_DATE, DI_TIME, STATE_GRID_UTC_OFFSET_MIN, broadcastTimeData, meterClockToUtc, parseMeterDate, parseMeterTime } from './clock.js';
 import { Dlt645Error, type Dlt645ErrorCode } from './errors.js';
-import { DEFAULT_PREAMBLE, FunctionCode, encodeFrame, isAddress, type Dlt645Frame } from './frame.js';
+import { BROADCAST_ADDRESS, DEFAULT_PREAMBLE, FunctionCode, encodeFrame, isAddress, type Dlt645Frame } from './frame.js';
 import { Dlt645Framer } from './framer.js';
 import { DLT645_IDENTIFIERS, SINGLE_PHASE_DIS, decodeIdentifierValue, findIdentifier, type Dlt645Identifier } from './identifiers.js';
 import { SerialLine, StreamLine, type Dlt645Stream, type Line, type LineSettings } from './line.js';
@@ -173,6 +173,28 @@ export class Dlt645MeterReader {
       if (err instanceof Dlt645Error && err.code === 'METER_ERROR') return null; // §7.1 abnormal answer: no clock
       throw err;
     }
+  }
+
+  /**
+   * Sets the meter's clock by broadcast time synchronisation (C = 08H to 999999999999; no meter answers a
+   * broadcast), then reads the clock back: a meter that did not take it (some refuse broadcasts that move the
+   * clock too far, or outside their allowed window) is CLOCK_NOT_SET. Every meter on the bus receives it.
+   */
+  setClock(timeMs: bigint): Promise<void> {
+    return this.serialise(async () => {
+      if (!this.line.isOpen) throw new Dlt645Error('PORT', 'meter port is not open');
+      const frame = { address: BROADCAST_ADDRESS, control: FunctionCode.BroadcastTime, data: broadcastTimeData(timeMs, this.utcOffsetMin) };
+      const sentAt = Date.now();
+      await this.line.write(encodeFrame(frame, { preamble: this.preamble }));
+      await new Promise((r) => setTimeout(r, 50)); // let the meter apply it before the read-back
+      const clock = await this.readMeterClock();
+      const expected = Number(timeMs) + (Date.now() - sentAt);
+      if (clock === null) throw new Dlt645Error('CLOCK_NOT_SET', `meter ${this.address} has no readable clock after the broadcast`);
+      const off = Number(clock.timeMs) - expected;
+      if (Math.abs(off) > 3000) { // 1 s resolution on the wire, plus the read-back's own time
+        throw new Dlt645Error('CLOCK_NOT_SET', `meter ${this.address} did not take the broadcast time: it reads ${off} ms from the time sent`);
+      }
+    });
   }
 
   /** §7.4: asks the one meter on a point-to-point line for its address (sent to AA..AA). */

@@ -116,3 +116,32 @@ t.test('midnight between the date and the time request: the date is read again',
   const snap = await reader.snapshot();
   t.equal(snap.meterClock!.timeMs, BigInt(Date.UTC(2026, 2, 10, 16, 0, 2)), '00:00:02 on the new day, not the old one');
 });
+
+t.test('over a real pty: broadcast time synchronisation sets the meter clock, and the next snapshot shows it', pty, async (t) => {
+  const pair = await createPtyPair();
+  t.teardown(() => pair.close());
+  const sim = await startDlt645Simulator({ path: pair.a, address: ADDRESS, initialEnergyWh: 1500 }, { log });
+  t.teardown(() => sim.close());
+  const reader = new Dlt645MeterReader({ path: pair.b, address: ADDRESS, profile, timeoutMs: 1000 });
+  t.teardown(() => reader.close());
+  await reader.open();
+  const target = BigInt(Date.now() - 2 * 3_600_000); // a clock two hours behind, as a test of the step
+  await reader.setClock(target);
+  const after = (await reader.snapshot()).meterClock!.timeMs;
+  t.ok(after - target >= -1000n && after - target < 5000n, `the meter now reads the time sent (off by ${after - target} ms)`);
+  t.ok(sim.model.snapshot().energyImportMilliWh >= 1_500_000n, 'the meter\'s energy register did not step back with its clock');
+  await reader.setClock(BigInt(Date.now()));
+  const back = (await reader.snapshot()).meterClock!.timeMs;
+  t.ok(Math.abs(Number(back) - Date.now()) < 5000, 'and back to the right time');
+});
+
+t.test('a meter that ignores the broadcast (no clock) is CLOCK_NOT_SET, never a silent success', async (t) => {
+  const { reader } = await rig(t, { hasClock: false });
+  await t.rejects(reader.setClock(BigInt(T0)), { code: 'CLOCK_NOT_SET' });
+});
+
+t.test('with the meter\'s own clock standing still, a clock set a day ahead reads back to the second', async (t) => {
+  const { reader } = await rig(t);
+  await reader.setClock(BigInt(T0 + 86_400_000));
+  t.equal((await reader.snapshot()).meterClock!.timeMs, BigInt(T0 + 86_400_000), 'a day ahead, to the second');
+});

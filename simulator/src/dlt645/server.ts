@@ -98,6 +98,7 @@ export async function startDlt645Simulator(input: Dlt645SimulatorConfigInput, op
   const transport: Duplex = line;
   const owned = options.stream === undefined;
 
+  let clockOffsetMs = 0; // what broadcast time synchronisation moved the meter's clock by
   const send = (control: number, data: Uint8Array): void => {
     if ((control & ABNORMAL) !== 0) counts.errors++;
     else counts.responses++;
@@ -108,7 +109,7 @@ export async function startDlt645Simulator(input: Dlt645SimulatorConfigInput, op
   const readData = (req: Dlt645WireFrame): void => {
     const func = req.control & 0x1f;
     const di = req.data.length === 4 ? dlt645DiFromData(req.data) : '';
-    const clock = config.hasClock ? clockValue(di, model.snapshot().timeMs, config.utcOffsetMin) : undefined;
+    const clock = config.hasClock ? clockValue(di, model.snapshot().timeMs + clockOffsetMs, config.utcOffsetMin) : undefined;
     if (clock) {
       send(RESPONSE | func, Uint8Array.from([...dlt645DiToData(di), ...dlt645Bcd(clock.value, clock.length, false)]));
       return;
@@ -130,6 +131,10 @@ export async function startDlt645Simulator(input: Dlt645SimulatorConfigInput, op
     const a = req.addressWire;
     if (a.every((b) => b === 0x99)) {
       counts.broadcasts++; // broadcast commands (time, freeze) are never answered
+      if (req.control === BROADCAST_TIME && config.hasClock) {
+        const utc = broadcastTimeUtc(req.data, config.utcOffsetMin);
+        if (utc !== undefined) clockOffsetMs = utc - model.snapshot().timeMs; // the meter's clock steps; energy does not
+      }
       return;
     }
     if (!a.every((b, i) => b === own[i] || b === 0xaa)) {
@@ -183,4 +188,21 @@ export function clockValue(di: string, utcMs: number, utcOffsetMin: number): { v
     return { value: BigInt(`${pad2(d.getUTCFullYear() % 100)}${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}${pad2(d.getUTCDay())}`), length: 4 };
   }
   return { value: BigInt(`${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}${pad2(d.getUTCSeconds())}`), length: 3 };
+}
+
+const BROADCAST_TIME = 0x08; // DL/T 645-2007 broadcast time synchronisation: C = 08H, L = 06H, never answered
+
+/** The UTC time a broadcast time synchronisation sets (data ss mm hh DD MM YY, BCD, seconds first); undefined if malformed. */
+export function broadcastTimeUtc(data: Uint8Array, utcOffsetMin: number): number | undefined {
+  if (data.length !== 6) return undefined;
+  const v: number[] = [];
+  for (const b of data) {
+    if ((b >> 4) > 9 || (b & 15) > 9) return undefined;
+    v.push((b >> 4) * 10 + (b & 15));
+  }
+  const [ss, mi, hh, dd, mo, yy] = v as [number, number, number, number, number, number];
+  const local = Date.UTC(2000 + yy, mo - 1, dd, hh, mi, ss);
+  const back = new Date(local);
+  if (ss > 59 || mi > 59 || hh > 23 || back.getUTCDate() !== dd || back.getUTCMonth() !== mo - 1) return undefined;
+  return local - utcOffsetMin * 60_000;
 }
