@@ -1,14 +1,13 @@
 // Shared fixtures for the scripted attacks (docs/threat-model.md): one ledger (the collector package's test
 // ledger, a real HTTP server serving signed checkpoints and proofs), the real air-gap controller and the real
 // collector service (SQLite file, embedded MQTT broker), with meters speaking interface 2 over MQTT.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAirgap } from '@meterseal/airgap-controller';
 import { DB_FILE, startCollector, type Report } from '@meterseal/collector-system';
-import { fromHex, noteSigner, toHex, type NoteSigner } from '@meterseal/protocol';
-import { startTestLedger, tempDir, type TestLedger } from '@meterseal/ledger-service/testing/harness';
-import type { FakeMeter } from '@meterseal/ledger-service/testing/fake-meter';
+import { toHex } from '@meterseal/protocol';
+import { tempDir } from '@meterseal/ledger-service/testing/harness';
 import { startWitness, type WitnessHandle } from '@meterseal/witness';
 import { makeLedgerKey, makeMeter, deliver, makeReading, type TestMeter, type SignedDelivery } from '@meterseal/collector-system/testing/fixtures';
 import { startFakeLedger, type FakeLedger } from '@meterseal/collector-system/testing/fake-ledger';
@@ -81,39 +80,7 @@ export function flipBit(bytes: Uint8Array, index: number, bit = 0): Uint8Array {
 }
 
 // ---- a real ledger (ledger-service) that grows on demand, and a standalone witness for it (T-L1) ----
-// (mirrors witness/src/testing/harness.ts, which that package does not export)
-
-export interface GrowingLedger extends TestLedger {
-  /** Appends `n` anchors from a real meter client and returns a fresh signed checkpoint covering them. */
-  grow(n: number): Promise<string>;
-  /** Signs checkpoints with the ledger's own key (the operator forging a history). */
-  signer(): NoteSigner;
-}
-
-export async function startGrowingLedger(t: Teardown): Promise<GrowingLedger> {
-  const M = { meterId: 'ATK-W-1', customerAccount: 'A-ATK-W1' };
-  const tl = await startTestLedger(t, { meters: [M] });
-  let meter: FakeMeter | undefined;
-  let seq = 0n;
-  return {
-    ...tl,
-    async grow(n) {
-      if (!meter) {
-        meter = await tl.meter(M);
-        await meter.onboard(1n);
-      }
-      for (let i = 0; i < n; i++) {
-        const { response } = await meter.anchor(++seq);
-        if (!response.ok) throw new Error(`anchor refused: ${JSON.stringify(response)}`);
-      }
-      return tl.ledger.checkpointNow();
-    },
-    signer() {
-      const seed = fromHex(readFileSync(join(tl.dataDir, 'ledger.key'), 'utf8').trim(), 32);
-      return noteSigner(tl.ledger.origin, seed);
-    },
-  };
-}
+export { startGrowingLedger, ledgerProof, type GrowingLedger } from '@meterseal/witness/testing/harness';
 
 export async function startTestWitness(t: Teardown, ledger: { origin: string; verifierKey: string }, name = 'attacks.test/w1'): Promise<WitnessHandle> {
   const w = await startWitness(
@@ -130,11 +97,6 @@ export async function post(url: string, body: string) {
   return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
 }
 
-/** The ledger's RFC 9162 consistency proof from `from` to `to`. */
-export async function ledgerProof(httpUrl: string, from: bigint, to: bigint): Promise<Uint8Array[]> {
-  const r = (await (await fetch(`${httpUrl}/v1/proof/consistency?from=${from}&to=${to}`)).json()) as { proof: string[] };
-  return r.proof.map((h) => fromHex(h, 32));
-}
 
 /** A loopback port that was free a moment ago (for a back end the test does not start). */
 export async function freePortFor(): Promise<number> {
