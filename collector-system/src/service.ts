@@ -26,6 +26,9 @@ export interface CollectorReconcileOptions {
   /** The air-gap controller's control address, if not config.airgap. */
   airgap?: { host: string; port: number };
   onProgress?: (p: ReconcileProgress) => void;
+  /** The operator asking (the dashboard's logged-in user): the controller grants an operator's request outside the
+   *  schedule and records the name in its audit log and in the ledger's AirgapWindow record. */
+  operator?: string;
   /** Only readings taken in [fromMs, toMs] (UTC epoch ms, agent time). */
   range?: { fromMs: number; toMs: number };
 }
@@ -78,7 +81,7 @@ export async function startCollector(configInput: CollectorConfigInput, { log }:
     }
     surfaces = await startSurfaces(config, {
       store, stats: () => stats.snapshot(), airgap: config.airgap, log,
-      reconcile: (reason) => (self ? self.reconcile({ reason }) : Promise.reject(new CollectorError('CLOSED', 'the collector is not running'))),
+      reconcile: (reason, operator) => (self ? self.reconcile({ reason, operator }) : Promise.reject(new CollectorError('CLOSED', 'the collector is not running'))),
     });
   } catch (err) {
     await ingest?.close().catch(() => {});
@@ -119,6 +122,7 @@ export async function startCollector(configInput: CollectorConfigInput, { log }:
         airgap: options.airgap ?? config.airgap,
         verifier,
         reason: options.reason,
+        ...(options.operator === undefined ? {} : { operator: options.operator }),
         maxMs: Math.min(options.maxMs ?? config.reconcileMaxWindowMs, config.reconcileMaxWindowMs),
         log,
         reportsDir: join(config.dataDir, 'reports'),

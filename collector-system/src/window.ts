@@ -16,6 +16,8 @@ export interface ReconcileThroughAirgapOptions {
   verifier: NoteVerifier;
   /** Why the window is needed (1..200 characters): recorded in the controller's audit log. */
   reason: string;
+  /** An operator's own request (airgap-controller README §Policy): granted outside the schedule, recorded with the name. */
+  operator?: string;
   /** The longest window to ask for. */
   maxMs?: number;
   log: Logger;
@@ -29,7 +31,12 @@ export async function reconcileThroughAirgap(o: ReconcileThroughAirgapOptions): 
   const log = o.log.child({ component: 'window' });
   let window: Window;
   try {
-    window = await openWindow({ control: o.airgap, reason: o.reason, ...(o.maxMs === undefined ? {} : { maxMs: o.maxMs }) });
+    window = await openWindow({
+      control: o.airgap,
+      reason: o.reason,
+      ...(o.operator === undefined ? {} : { operator: o.operator }),
+      ...(o.maxMs === undefined ? {} : { maxMs: o.maxMs }),
+    });
   } catch (cause) {
     throw new CollectorError('WINDOW_FAILED', `the air-gap controller at ${o.airgap.host}:${o.airgap.port} did not open a window: ${describe(cause)}`, { cause });
   }

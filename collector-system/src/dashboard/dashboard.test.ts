@@ -1,5 +1,6 @@
 // The dashboard over real HTTP: login (scrypt, signed cookie, CSRF, rate limit), the pages built from a real
 // collector's store and runs, an operator-requested window, and escaping of hostile values.
+import { readFile } from 'node:fs/promises';
 import t from 'tap';
 import { silentLog } from '../testing/harness.js';
 import { hashPassword } from './auth.js';
@@ -58,7 +59,11 @@ t.test('login, meters, a located divergence, an operator-requested window, logou
   t.match(asked.headers.get('location'), /^\/runs\/r-/);
   t.equal(s.airgap.stats().windows, windowsBefore + 1, 'the operator request opened one window');
   const history = await b.request('/airgap');
-  t.match(history.text, /operator check \(operator alice\)/, 'the reason is in the air-gap history');
+  t.match(history.text, /<td>operator check<\/td><td>alice<\/td>/, 'the reason and the operator who asked are in the air-gap history');
+  const audit = (await readFile(s.auditLog, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const opened = audit.filter((e) => e.event === 'open' && e.reason === 'operator check');
+  t.equal(opened.length, 1, 'one window opened for the request');
+  t.equal(opened[0]!.operator, 'alice', "the controller's audit names the logged-in operator (an operator's request, README §Policy)");
   t.match(history.text, /The gap is <strong class="ok">closed<\/strong>/);
 
   const out = await b.request('/logout', { form: { csrf } });

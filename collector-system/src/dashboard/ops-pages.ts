@@ -18,10 +18,10 @@ ${status.current ? html`<table>${Object.entries(status.current).map(([k, v]) => 
 <h2>History (newest first)</h2>
 ${history.length === 0
   ? html`<p>No audit log configured or no windows recorded yet.</p>`
-  : html`<table id="airgap-history"><thead><tr><th>Time</th><th>Event</th><th>Window</th><th>Reason</th><th>Driver</th><th>Duration</th><th>Closed by</th><th>Bytes → / ←</th><th>Error</th></tr></thead><tbody>
+  : html`<table id="airgap-history"><thead><tr><th>Time</th><th>Event</th><th>Window</th><th>Reason</th><th>Operator</th><th>Driver</th><th>Duration</th><th>Closed by</th><th>Bytes → / ←</th><th>Error</th></tr></thead><tbody>
 ${history.map(
   (h) => html`<tr><td>${text(h.time)}</td><td class="${h.event === 'open' ? 'warn' : h.event === 'close' ? 'ok' : 'bad'}">${h.event}</td>
-<td class="mono">${text(h.windowId)}</td><td>${text(h.reason)}</td><td>${text(h.driver)}</td>
+<td class="mono">${text(h.windowId)}</td><td>${text(h.reason)}</td><td>${h.operator === undefined ? 'schedule' : text(h.operator)}</td><td>${text(h.driver)}</td>
 <td>${typeof h.durationMs === 'number' ? `${(h.durationMs / 1000).toFixed(1)} s` : '—'}</td><td>${text(h.closedBy)}</td>
 <td>${text(h.bytesToTarget)} / ${text(h.bytesFromTarget)}</td><td>${h.error ? text(h.error) : ''}${h.event === 'refused' ? text(h.request) : ''}</td></tr>`,
 )}</tbody></table>`}`;

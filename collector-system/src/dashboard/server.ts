@@ -21,7 +21,8 @@ export interface DashboardDeps {
   store: CollectorStore;
   stats(): CollectorStats;
   /** Operator-requested reconciliation: opens an air-gap window with the operator's reason. */
-  reconcile?(reason: string): Promise<Report>;
+  /** An operator's own request: `operator` is the logged-in user, so the air-gap controller grants it outside the schedule and records the name. */
+  reconcile?(reason: string, operator: string): Promise<Report>;
   /** The air-gap controller's control port, for its live status. */
   airgap?: { host: string; port: number };
   /** The collector's witness state (cosignatures, alarms), when it has one. */
@@ -173,7 +174,7 @@ export async function startDashboard(configInput: DashboardConfigInput, deps: Da
         if (reason.length < 1 || reason.length > 200 || /[\u0000-\u001f\u007f]/.test(reason)) throw new HttpError(400, 'a reason of 1..200 printable characters is required');
         log.info({ user: s.user, reason }, 'operator requested a reconciliation');
         try {
-          const report = await deps.reconcile(`${reason} (operator ${s.user})`);
+          const report = await deps.reconcile(reason, s.user);
           return redirect(res, `/runs/${encodeURIComponent(report.id)}`);
         } catch (err) {
           return show('Reconciliation', runsPage(await recentReports(), csrf, true, errorBox(`The reconciliation failed: ${describe(err)}`)), 502);

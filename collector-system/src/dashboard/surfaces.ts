@@ -13,7 +13,7 @@ import { startDashboard, type DashboardDeps, type DashboardHandle } from './serv
 export interface SurfaceDeps {
   store: CollectorStore;
   stats(): CollectorStats;
-  reconcile(reason: string): Promise<Report>;
+  reconcile(reason: string, operator: string): Promise<Report>;
   airgap: { host: string; port: number };
   witness?: DashboardDeps['witness'];
   log: Logger;

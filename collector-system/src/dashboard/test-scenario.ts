@@ -24,6 +24,8 @@ export interface Scenario {
   /** The run that found the edit. */
   report: Report;
   tampered: TamperedReading[];
+  /** The air-gap controller's audit log (JSON lines). */
+  auditLog: string;
 }
 
 export async function startScenario(t: Teardown, { readings = 12n, tamper = 1 }: { readings?: bigint; tamper?: number } = {}): Promise<Scenario> {
@@ -58,7 +60,7 @@ export async function startScenario(t: Teardown, { readings = 12n, tamper = 1 }:
   }
   const tampered = tamper > 0 ? tamperStoredReadings(collector.store, tamper) : [];
   const report = await collector.reconcile({ reason: 'dashboard test run' });
-  return { dir, collector, airgap, ledger, dashboardUrl: collector.dashboardUrl!, metricsUrl: collector.metricsUrl!, report, tampered };
+  return { dir, collector, airgap, ledger, dashboardUrl: collector.dashboardUrl!, metricsUrl: collector.metricsUrl!, report, tampered, auditLog };
 }
 
 /** A tiny cookie-keeping HTTP client for the dashboard (no redirects followed). */
