@@ -3,12 +3,25 @@
 // level is held by a long-running `gpioset` child; changing the level replaces the child. There is no
 // electrical read-back through the tools while the line is held, so get() reports the level the live
 // holder was started with, and fails if the holder has died (the line is then undefined).
+// Fail-closed on a crash: gpioset runs under a tiny keeper process that holds a pipe from this one; when the
+// pipe reaches EOF (this process died, however) the keeper ends gpioset, so the line is released and reverts
+// to its default — wire the relay so that a released line means de-energised (README "gpio: wiring a relay").
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { AirgapError } from '../errors.js';
 import type { GpioLine, Level } from './gpio-line.js';
 
 const CHIP = /^gpiochip[0-9]{1,3}$/;
 const CONSUMER = 'meterseal-airgap';
+
+/** Runs argv[1..] (gpioset ...) and ends it when stdin ends (our death) or on SIGTERM/SIGHUP; exits with it. */
+const KEEPER = `const { spawn } = require('node:child_process');
+const [file, ...args] = process.argv.slice(1);
+const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+const stop = () => { try { child.kill('SIGTERM'); } catch {} };
+process.on('SIGTERM', stop); process.on('SIGHUP', stop); process.on('SIGINT', () => {});
+process.stdin.on('end', stop); process.stdin.on('error', stop); process.stdin.resume();
+child.on('error', (err) => { process.stderr.write(String(err.message)); process.exit(127); });
+child.on('exit', (code) => process.exit(code ?? 1));`;
 
 export interface LibgpiodLineOptions {
   chip: string;
@@ -38,7 +51,8 @@ export class LibgpiodLine implements GpioLine {
     await this.#release();
     const { gpiosetPath, chip, line, settleMs } = this.#options;
     // argv only, no shell: gpioset -c gpiochip0 -C meterseal-airgap 17=1 (runs until killed).
-    const child = spawn(gpiosetPath, ['-c', chip, '-C', CONSUMER, `${line}=${value}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // (through the keeper, so the holder cannot outlive this process)
+    const child = spawn(process.execPath, ['-e', KEEPER, gpiosetPath, '-c', chip, '-C', CONSUMER, `${line}=${value}`], { stdio: ['pipe', 'ignore', 'pipe'] });
     const holder = { child, value, exited: false };
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-1000)));
@@ -66,6 +80,11 @@ export class LibgpiodLine implements GpioLine {
 
   async close(): Promise<void> {
     await this.#release();
+  }
+
+  /** The holder dies with this process (the keeper above), which releases the line: nothing else to run. */
+  failSafeCommands(): string[][] {
+    return [];
   }
 
   async #release(): Promise<void> {

@@ -16,6 +16,12 @@ export interface GpioLine {
   get(): Promise<Level>;
   /** Releases whatever the implementation holds. Does not change the level by itself. */
   close(): Promise<void>;
+  /**
+   * Fail-closed after a crash (README §Policy): argv lists that ANOTHER process can run, after this one has died
+   * however it died, to drive the line to `level`. The gpio driver hands them to its dead-man watchdog before it
+   * energises the relay. [] when the line needs no help (its holder dies with this process).
+   */
+  failSafeCommands?(level: Level): string[][];
 }
 
 export interface GpioLineConfig {
@@ -84,6 +90,13 @@ export class SysfsGpioLine implements GpioLine {
 
   async close(): Promise<void> {
     this.#configured = false;
+  }
+
+  /** The kernel keeps an exported line's level when we die, so the watchdog writes the value file itself. */
+  failSafeCommands(level: Level): string[][] {
+    // node -e CODE PATH VALUE: the path and value travel as argv (process.argv[1], [2]), never as code
+    const code = "require('node:fs').writeFileSync(process.argv[1], process.argv[2], { flag: 'r+' })";
+    return [[process.execPath, '-e', code, join(this.#dir, 'value'), String(level)]];
   }
 
   async #export(): Promise<void> {

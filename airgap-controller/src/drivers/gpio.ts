@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { AirgapError } from '../errors.js';
+import { DeadMan } from './dead-man.js';
 import type { AirgapDriver, Endpoint } from './driver.js';
 import type { GpioLine, Level } from './gpio-line.js';
 
@@ -18,6 +19,9 @@ export interface GpioDriverOptions {
  * and reads back. Fail-safe: at start (init) and on any error the line is driven to the disconnected level;
  * a read-back that disagrees fails the open (DRIVER_FAILED), so no window opens on a relay we cannot vouch
  * for. It carries no traffic itself: open() returns the configured ledger endpoint.
+ * Fail-closed on a crash of the controller (README §Policy): before energising, a dead-man watchdog
+ * (dead-man.ts) is armed with the line's own fail-safe commands, so if this process dies during a window the
+ * watchdog drives the line to the disconnected level; an orderly close disarms it.
  */
 export class GpioDriver implements AirgapDriver {
   readonly name = 'gpio';
@@ -28,6 +32,7 @@ export class GpioDriver implements AirgapDriver {
   readonly #log: Logger;
   /** True from the moment we start energising until a de-energised read-back proves otherwise. */
   #open = false;
+  #deadMan: DeadMan | undefined;
 
   constructor(options: GpioDriverOptions) {
     this.#line = options.line;
@@ -51,6 +56,8 @@ export class GpioDriver implements AirgapDriver {
     if (this.#open) throw new AirgapError('DRIVER_STATE', 'the relay is already energised');
     this.#open = true;
     try {
+      const failSafe = this.#line.failSafeCommands?.(this.#disconnected) ?? [];
+      if (failSafe.length > 0) this.#deadMan = await DeadMan.arm(failSafe);
       await this.#line.set(this.#connected);
       const readBack = await this.#line.get();
       if (readBack !== this.#connected) {
@@ -73,6 +80,8 @@ export class GpioDriver implements AirgapDriver {
         const readBack = await this.#line.get();
         if (readBack === this.#disconnected) {
           this.#open = false;
+          this.#deadMan?.disarm(); // the gap is closed by us: the watchdog must not act later
+          this.#deadMan = undefined;
           return;
         }
         lastError = new AirgapError('DRIVER_FAILED', `gpio read-back ${readBack} after driving ${this.#disconnected}`);
