@@ -1,10 +1,9 @@
 // The collector dies (kill -9) while holding a window: the kernel closes its control connection, and
 // the controller must close the window at once. Uses a real child process, not an in-process socket.
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { openWindow } from './client.js';
-import { httpGet, probe, readAudit, settles, startController, startTarget, waitFor } from './test-fixtures/harness.js';
+import { httpGet, probe, readAudit, settles, startController, startFixture, startTarget, waitFor } from './test-fixtures/harness.js';
 
 const fixture = fileURLToPath(new URL('./test-fixtures/hold-window.ts', import.meta.url));
 
@@ -18,25 +17,7 @@ t.test('kill -9 of the collector closes its window with client-gone; the audit p
   await first.close();
 
   // Window 2: held by a child process that is then killed.
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, host, String(port)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const line = await settles(
-    new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.setEncoding('utf8');
-      child.stdout.on('data', (chunk: string) => {
-        out += chunk;
-        if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
-      });
-      child.once('exit', (code) => reject(new Error(`fixture exited early with ${String(code)}`)));
-    }),
-    'the child to open its window',
-  );
+  const { child, line, exited } = await startFixture(t, fixture, [host, String(port)], 'the child to open its window');
   const held = JSON.parse(line) as { windowId: string; relayUrl: string };
   const relayPort = Number(new URL(held.relayUrl).port);
   t.equal(airgap.stats().current?.windowId, held.windowId, 'the child holds the open window');

@@ -1,11 +1,10 @@
 // Fail-closed on a crash of the controller itself: kill -9 the controller process while a window is open and
 // the gap is closed — the relay's listener and every relayed connection die with the process; the netns
 // driver's veth pair is taken down by its dead-man watchdog (drivers/dead-man.ts).
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { openWindow } from './client.js';
-import { httpGet, probe, readAudit, settles, startTarget, tempAuditPath } from './test-fixtures/harness.js';
+import { httpGet, probe, readAudit, settles, startFixture, startTarget, tempAuditPath } from './test-fixtures/harness.js';
 import { defaultIpPath, ipRunner, linkState } from './drivers/ip-command.js';
 import type { NetnsLayout } from './drivers/netns.js';
 import { setupNetns, teardownNetns } from './drivers/netns-setup.js';
@@ -16,24 +15,8 @@ t.test('kill -9 of the controller during a window: the relay is gone, in-flight 
   const target = await startTarget(t);
   const auditLog = tempAuditPath(t);
   const config = { target: target.endpoint, auditLog, httpAllowlist: ['/hold', '/v1/proof'] };
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const control = JSON.parse(
-    await settles(
-      new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (c: Buffer) => {
-          out += c.toString();
-          if (out.includes('\n')) resolve(out.split('\n')[0]!);
-        });
-        child.once('exit', () => reject(new Error('the controller exited before listening')));
-      }),
-      'the controller process to listen',
-    ),
-  ) as { host: string; port: number };
+  const { child, line, exited } = await startFixture(t, fixture, [JSON.stringify(config)], 'the controller process to listen');
+  const control = JSON.parse(line) as { host: string; port: number };
 
   const window = await openWindow({ control, reason: 'crash test' });
   const relayPort = Number(new URL(window.relayUrl).port);
@@ -100,24 +83,8 @@ t.test('kill -9 of the netns controller during a window: the veth pair goes down
   await setupNetns(layout);
   t.teardown(() => teardownNetns(layout));
   const config = { driver: 'netns', netns: layout, target: { port: 8080 }, auditLog: tempAuditPath(t) };
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const control = JSON.parse(
-    await settles(
-      new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (c: Buffer) => {
-          out += c.toString();
-          if (out.includes('\n')) resolve(out.split('\n')[0]!);
-        });
-        child.once('exit', () => reject(new Error('the controller exited before listening')));
-      }),
-      'the netns controller to listen',
-    ),
-  ) as { host: string; port: number };
+  const { child, line, exited } = await startFixture(t, fixture, [JSON.stringify(config)], 'the netns controller to listen');
+  const control = JSON.parse(line) as { host: string; port: number };
   const window = await openWindow({ control, reason: 'netns crash test' });
   t.same(await adminUp(), [true, true], 'the window bridged the namespaces');
   child.kill('SIGKILL');

@@ -4,14 +4,13 @@
 // - libgpiod: the gpioset holder runs under a keeper that ends it when the controller's process ends, so the
 //   line is released; shown with a stand-in gpioset (a shell script that records its pid and sleeps), since this
 //   machine has no GPIO chip.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { openWindow } from '../client.js';
-import { settles, tempAuditPath, waitFor, type Teardown } from '../test-fixtures/harness.js';
+import { settles, startFixture, tempAuditPath, waitFor, type Teardown } from '../test-fixtures/harness.js';
 
 const LINE = 23;
 const fixture = fileURLToPath(new URL('../test-fixtures/run-controller.ts', import.meta.url));
@@ -22,25 +21,20 @@ function tempDir(t: Teardown): string {
   return dir;
 }
 
-/** Starts `node --import tsx <script> <arg>` and resolves with its first stdout line. */
-async function startChild(t: Teardown, script: string, arg: string, what: string): Promise<{ child: ChildProcess; line: string; exited: Promise<NodeJS.Signals | null> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, arg], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const line = await settles(
-    new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (c: Buffer) => {
-        out += c.toString();
-        if (out.includes('\n')) resolve(out.split('\n')[0]!);
-      });
-      child.once('exit', () => reject(new Error(`${what} exited before it was ready`)));
-    }),
-    what,
-  );
-  return { child, line, exited };
+/** A simulated sysfs GPIO directory with the line exported and low; a gpio controller config for it. */
+function sysfsController(t: Teardown): { config: string; value: () => string } {
+  const root = tempDir(t);
+  writeFileSync(join(root, 'export'), '');
+  mkdirSync(join(root, `gpio${LINE}`));
+  writeFileSync(join(root, `gpio${LINE}`, 'value'), '0\n');
+  writeFileSync(join(root, `gpio${LINE}`, 'direction'), 'in\n');
+  const config = {
+    driver: 'gpio',
+    gpio: { backend: 'sysfs', line: LINE, activeHigh: true, sysfsRoot: root },
+    target: { host: '10.20.0.5', port: 8080 },
+    auditLog: tempAuditPath(t),
+  };
+  return { config: JSON.stringify(config), value: () => readFileSync(join(root, `gpio${LINE}`, 'value'), 'utf8').trim() };
 }
 
 const alive = (pid: number): boolean => {
@@ -53,19 +47,8 @@ const alive = (pid: number): boolean => {
 };
 
 t.test('gpio (sysfs): kill -9 of the controller during a window — the watchdog de-energises the relay', async (t) => {
-  const root = tempDir(t);
-  writeFileSync(join(root, 'export'), '');
-  mkdirSync(join(root, `gpio${LINE}`));
-  writeFileSync(join(root, `gpio${LINE}`, 'value'), '0\n');
-  writeFileSync(join(root, `gpio${LINE}`, 'direction'), 'in\n');
-  const value = (): string => readFileSync(join(root, `gpio${LINE}`, 'value'), 'utf8').trim();
-  const config = {
-    driver: 'gpio',
-    gpio: { backend: 'sysfs', line: LINE, activeHigh: true, sysfsRoot: root },
-    target: { host: '10.20.0.5', port: 8080 },
-    auditLog: tempAuditPath(t),
-  };
-  const { child, line, exited } = await startChild(t, fixture, JSON.stringify(config), 'the gpio controller process');
+  const { config, value } = sysfsController(t);
+  const { child, line, exited } = await startFixture(t, fixture, [config], 'the gpio controller process');
   const control = JSON.parse(line) as { host: string; port: number };
 
   const window = await openWindow({ control, reason: 'gpio crash test' });
@@ -77,25 +60,33 @@ t.test('gpio (sysfs): kill -9 of the controller during a window — the watchdog
   t.equal(await settles(window.closed, 'the client to see the end'), 'connection-lost');
 });
 
-t.test('gpio (sysfs): an orderly close disarms the watchdog — it does not touch a later window', async (t) => {
-  const root = tempDir(t);
-  writeFileSync(join(root, 'export'), '');
-  mkdirSync(join(root, `gpio${LINE}`));
-  writeFileSync(join(root, `gpio${LINE}`, 'value'), '0\n');
-  writeFileSync(join(root, `gpio${LINE}`, 'direction'), 'in\n');
-  const value = (): string => readFileSync(join(root, `gpio${LINE}`, 'value'), 'utf8').trim();
-  const config = { driver: 'gpio', gpio: { backend: 'sysfs', line: LINE, activeHigh: true, sysfsRoot: root }, target: { host: '10.20.0.5', port: 8080 }, auditLog: tempAuditPath(t) };
-  const { line } = await startChild(t, fixture, JSON.stringify(config), 'the gpio controller process');
+/** Processes whose command line mentions `needle` (Linux /proc): the armed watchdogs carry the value path. */
+function processesMentioning(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+t.test('gpio (sysfs): a watchdog is armed only while a window is open; an orderly close disarms it', async (t) => {
+  const { config, value } = sysfsController(t);
+  const valuePath = (JSON.parse(config) as { gpio: { sysfsRoot: string } }).gpio.sysfsRoot + `/gpio${LINE}/value`;
+  const { line } = await startFixture(t, fixture, [config], 'the gpio controller process');
   const control = JSON.parse(line) as { host: string; port: number };
-  const first = await openWindow({ control, reason: 'first' });
-  await first.close();
+  t.same(processesMentioning(valuePath), [], 'no watchdog before any window');
+  const window = await openWindow({ control, reason: 'orderly' });
+  t.equal(value(), '1');
+  t.equal(processesMentioning(valuePath).length, 1, 'one watchdog holds the line\'s fail-safe during the window');
+  await window.close();
   t.equal(value(), '0');
-  const second = await openWindow({ control, reason: 'second' });
-  // a stale watchdog from the first window would have fired when it was killed; give it time to misbehave
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  t.equal(value(), '1', 'the second window stays energised: the first watchdog was disarmed without acting');
-  await second.close();
-  t.equal(value(), '0');
+  await waitFor(() => processesMentioning(valuePath).length === 0, 'the watchdog to be disarmed');
+  t.same(processesMentioning(valuePath), [], 'disarmed after the close: it cannot act on a later window');
 });
 
 const holderFixture = fileURLToPath(new URL('../test-fixtures/hold-gpio-line.ts', import.meta.url));
@@ -107,7 +98,7 @@ t.test('gpio (libgpiod): the gpioset holder does not outlive a killed controller
   // stands in for libgpiod's gpioset: records its pid and argv, then holds "the line" until signalled
   writeFileSync(fake, `#!/bin/sh\necho "$$ $*" >> '${log}'\nexec sleep 600\n`);
   chmodSync(fake, 0o755);
-  const { child, exited } = await startChild(t, holderFixture, JSON.stringify({ gpiosetPath: fake, chip: 'gpiochip0', line: LINE }), 'the line holder process');
+  const { child, exited } = await startFixture(t, holderFixture, [JSON.stringify({ gpiosetPath: fake, chip: 'gpiochip0', line: LINE })], 'the line holder process');
   await waitFor(() => existsSync(log), 'the stand-in gpioset to start');
   const [pidText, ...args] = readFileSync(log, 'utf8').trim().split(' ');
   const pid = Number(pidText);

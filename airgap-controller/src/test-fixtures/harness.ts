@@ -1,5 +1,6 @@
 // Shared by the package's tests (not shipped through index.ts): a tiny HTTP "ledger", raw control-line
 // clients for hostile input, and probes for "is anything listening on this port".
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, get, type ServerResponse } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
@@ -176,4 +177,37 @@ export function settles<T>(promise: Promise<T>, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`gave up waiting for ${what}`)), 5_000);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export interface FixtureProcess {
+  child: ChildProcess;
+  /** The fixture's first line on stdout (what it announces once ready). */
+  line: string;
+  /** Resolves with the signal that ended the process (null for a plain exit). */
+  exited: Promise<NodeJS.Signals | null>;
+}
+
+/**
+ * Runs `node --import tsx <script> ...args` (a test fixture in its own process, so a test can kill -9 it) and
+ * resolves with its first stdout line. Killed in teardown if still alive. Startup may take seconds on a busy
+ * machine (tsx compiles the fixture), hence the longer wait than settles().
+ */
+export async function startFixture(t: Teardown, script: string, args: string[], what: string): Promise<FixtureProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const line = await new Promise<string>((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`gave up waiting for ${what}`)), 60_000);
+    let out = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      out += chunk;
+      if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
+    });
+    child.once('exit', (code, signal) => reject(new Error(`${what}: the fixture exited early (${String(code ?? signal)})`)));
+  }).finally(() => clearTimeout(timer));
+  return { child, line, exited };
 }
