@@ -83,3 +83,32 @@ export function mutateBytes(input: Uint8Array, op: number, at: number, value: nu
     }
   }
 }
+
+/** An error class a fuzz test accepts: instances must also carry a non-empty string `code`. */
+export type TypedErrorClass = abstract new (...args: never[]) => Error & { code: unknown };
+
+/**
+ * Runs `f`; true when it returns. A throw must be an instance of `errorClass` with a non-empty string
+ * `code` (the package's typed error), else a descriptive Error is thrown so fast-check reports the input.
+ */
+export function valueOrTyped(errorClass: TypedErrorClass, f: () => unknown): boolean {
+  try {
+    f();
+    return true;
+  } catch (err) {
+    if (err instanceof errorClass && typeof (err as { code: unknown }).code === 'string' && (err as { code: string }).code.length > 0) return true;
+    const e = err as Error | undefined;
+    throw new Error(`expected a ${errorClass.name} with a string code, got ${e?.constructor?.name ?? typeof err}: ${e?.message ?? String(err)}`);
+  }
+}
+
+/** Cuts `bytes` into consecutive chunks whose sizes cycle through `sizes` (each ≥ 1): a stream's arrival. */
+export function chunked(bytes: Uint8Array, sizes: readonly number[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let at = 0, i = 0; at < bytes.length; i++) {
+    const n = Math.max(1, Math.floor(sizes.length ? sizes[i % sizes.length]! : bytes.length));
+    out.push(bytes.subarray(at, at + n));
+    at += n;
+  }
+  return out;
+}

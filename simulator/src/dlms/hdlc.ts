@@ -138,7 +138,15 @@ export class FrameReader {
         continue;
       }
       const total = (((this.buf[i + 1]! & 0x07) << 8) | this.buf[i + 2]!) + 2;
-      if (i + total > this.buf.length) break;
+      if (i + total > this.buf.length) {
+        // A false header (noise after a flag) must not hold back whole frames that already follow it.
+        const later = this.laterFrame(i + 1);
+        if (later < 0) break;
+        this.dropped++;
+        this.discardedBytes += later - i;
+        i = later;
+        continue;
+      }
       try {
         out.push(parseFrame(this.buf.subarray(i, i + total)));
         i += total - 1; // the closing flag may open the next frame
@@ -150,6 +158,21 @@ export class FrameReader {
     this.buf = this.buf.slice(i);
     if (this.buf.length > 4096) this.buf = new Uint8Array(0); // never buffer without bound
     return out;
+  }
+
+  /** The first flag at or after `from` that opens a complete, valid frame; -1 when none does. */
+  private laterFrame(from: number): number {
+    for (let j = this.buf.indexOf(FLAG, from); j >= 0 && j + 3 <= this.buf.length; j = this.buf.indexOf(FLAG, j + 1)) {
+      const total = (((this.buf[j + 1]! & 0x07) << 8) | this.buf[j + 2]!) + 2;
+      if ((this.buf[j + 1]! & 0xf0) !== 0xa0 || j + total > this.buf.length || this.buf[j + total - 1] !== FLAG) continue;
+      try {
+        parseFrame(this.buf.subarray(j, j + total));
+        return j;
+      } catch {
+        // not a frame either
+      }
+    }
+    return -1;
   }
 }
 

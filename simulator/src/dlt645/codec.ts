@@ -85,6 +85,7 @@ export function dlt645Bcd(value: bigint, length: number, signed: boolean): Uint8
 
 /** DI3..DI0 (8 hex digits, DI3 first) from the four data bytes, sent DI0 first (chapter 6). */
 export function dlt645DiFromData(data: Uint8Array): string {
+  if (data.length < 4) throw new SimulatorError('DLT645_LENGTH', `a data identifier needs 4 bytes, got ${data.length}`);
   return [data[3]!, data[2]!, data[1]!, data[0]!].map((b) => b.toString(16).padStart(2, '0')).join('').toUpperCase();
 }
 

@@ -1,5 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
+import { fuzzParams } from '@meterseal/protocol';
 import { Dlt645Error } from './errors.js';
 import { dlt645Bcd, encodeDlt645Frame, parseDlt645Frame } from '@meterseal/simulator';
 import { encodeBcd } from './bcd.js';
@@ -51,7 +52,7 @@ t.test('parseFrame on arbitrary bytes returns a frame or throws Dlt645Error, not
         return err instanceof Dlt645Error && typeof err.code === 'string';
       }
     }),
-    { numRuns: 3000 },
+    fuzzParams(3000),
   );
   t.ok(parsed > 0, `some inputs were frames (${parsed})`);
 });
@@ -62,6 +63,7 @@ t.test('every valid frame round-trips', async (t) => {
       const back = parseFrame(encodeFrame(f, { preamble }));
       return back.address === f.address && back.control === f.control && Buffer.from(back.data).equals(Buffer.from(f.data));
     }),
+    fuzzParams(100),
   );
   t.pass();
 });
@@ -79,7 +81,7 @@ t.test('the framer never throws, and finds every frame however the stream is cut
       }
       return got.length === items.length && got.every((g, i) => g.address === items[i]![1].address && Buffer.from(g.data).equals(Buffer.from(items[i]![1].data)));
     }),
-    { numRuns: 300 },
+    fuzzParams(300),
   );
   t.pass();
 });
@@ -92,6 +94,7 @@ t.test("the simulator's independent codec agrees with this one, both ways", asyn
       const back = encodeDlt645Frame(theirs, 0);
       return Buffer.from(theirs.addressWire).equals(Buffer.from(encodeAddress(f.address))) && Buffer.from(back).equals(Buffer.from(ours));
     }),
+    fuzzParams(100),
   );
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 6 }), fc.boolean(), fc.bigInt({ min: -(10n ** 11n), max: 10n ** 11n }), (length, signed, v) => {
@@ -99,6 +102,7 @@ t.test("the simulator's independent codec agrees with this one, both ways", asyn
       if (v > limit || v < (signed ? -limit : 0n)) return true; // the simulator saturates; ours refuses
       return Buffer.from(dlt645Bcd(v, length, signed)).equals(Buffer.from(encodeBcd(v, length, { signed })));
     }),
+    fuzzParams(100),
   );
   t.pass();
 });
