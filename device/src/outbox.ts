@@ -16,9 +16,17 @@ export interface OutboxCounts {
   collectorAcked: number;
 }
 
+/** What an Uplink needs of an outbox: this class, or one meter's view of the edge gateway's shared outbox. */
+export interface OutboxQueue {
+  pending(iface: Interface, limit: number, afterSeq?: bigint): OutboxItem[];
+  ack(iface: Interface, seq: bigint, leafIndex?: string): void;
+  pendingAnnouncements(): { keyIdHex: string; payload: Uint8Array }[];
+  ackAnnouncement(keyIdHex: string): void;
+}
+
 const toBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
-export class Outbox {
+export class Outbox implements OutboxQueue {
   private readonly db: Database.Database;
 
   constructor(path: string) {

@@ -37,6 +37,10 @@ export const GatewayConfig = z.object({
   diskCapBytes: z.number().int().min(1024).default(256 * 1024 * 1024),
   /** Polling also stops when the data directory's file system has less than this free. */
   minFreeBytes: z.number().int().min(0).default(32 * 1024 * 1024),
+  /** Group commit: a reading waits at most this long for others to share its transaction and fsync. */
+  commitWindowMs: z.number().int().min(0).max(10_000).default(20),
+  /** Group commit: the transaction is written at once when this many readings are waiting. */
+  commitMaxReadings: z.number().int().min(1).max(10_000).default(256),
   /** Delete readings acknowledged on both interfaces (keeping the newest per meter). */
   pruneAcked: z.boolean().default(true),
   firmwareHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),

@@ -10,7 +10,7 @@ import {
 } from '@meterseal/protocol';
 import { RpcClient } from '@meterseal/device';
 import { startGateway } from './gateway.js';
-import { OUTBOX_FILE } from './meter-session.js';
+import { OUTBOX_FILE } from './gateway.js';
 import { countingSource, ledgerAnchors, startBackends, waitUntil } from './testing.js';
 
 const log = pino({ level: 'silent' });
@@ -31,8 +31,8 @@ t.test('resent readings and gaps are duplicates on both paths; a forged gap is r
   await gw.pollNow(); // seq 2: a gap
   await waitUntil('delivered', () => gw.drained());
 
-  const db = new Database(join(b.dir, 'gateway', 'meters', 'DD-1', OUTBOX_FILE), { readonly: true });
-  const rows = db.prepare(`SELECT seq, anchor, delivery FROM readings ORDER BY seq`).all() as { seq: number; anchor: Buffer; delivery: Buffer }[];
+  const db = new Database(join(b.dir, 'gateway', OUTBOX_FILE), { readonly: true });
+  const rows = db.prepare(`SELECT seq, anchor, delivery FROM readings WHERE meter_id = 'DD-1' ORDER BY seq`).all() as { seq: number; anchor: Buffer; delivery: Buffer }[];
   db.close();
   t.equal(rows.length, 2);
   const ledger = new RpcClient('ledger', b.ledgerUrl, 'DD-1', log, 5000, 3);

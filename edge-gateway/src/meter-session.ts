@@ -1,24 +1,27 @@
 // One meter served by the gateway: its own identity key (made and kept by the gateway, file mode 0600), its
-// own session keys, its own durable outbox and two independent uplinks — all the device package's code
-// (enrol, Outbox, Uplink, RpcClient), so a gateway-served meter speaks exactly what an agent speaks. What it
-// signs says so: every Delivery names the gateway (docs/protocol.md §12.2) and every gap record has signer = the gateway.
+// own session keys, its own rows in the gateway's shared outbox (shared-outbox.ts: group commits across meters)
+// and two independent uplinks — the device package's code (enrol, Uplink, RpcClient), so a gateway-served meter
+// speaks exactly what an agent speaks. What it signs says so: every Delivery names the gateway
+// (docs/protocol.md §12.2) and every gap record has signer = the gateway.
 import { join } from 'node:path';
-import { existsSync, mkdirSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import {
   encodeAnchor, encodeDelivery, encodeReading, encodeSigned, readingHash, signGap, signRecord, toHex,
   type GapReasonCode,
 } from '@meterseal/protocol';
-import { Outbox, RpcClient, Uplink, buildReading, enrol, loadOrCreateKey, type Sample, type Session } from '@meterseal/device';
+import { RpcClient, Uplink, buildReading, enrol, loadOrCreateKey, type Sample, type Session } from '@meterseal/device';
 import { GatewayError } from './errors.js';
+import type { MeterOutbox } from './shared-outbox.js';
 
 export interface MeterSessionOptions {
   gatewayId: string;
   meterId: string;
   customerAccount: string;
-  /** This meter's own directory under the gateway's data directory. */
+  /** This meter's own directory under the gateway's data directory (its identity key). */
   dir: string;
+  /** This meter's view of the gateway's shared outbox. */
+  outbox: MeterOutbox;
   ledgerUrl: string;
   collectorUrl: string;
   requestTimeoutMs: number;
@@ -27,10 +30,8 @@ export interface MeterSessionOptions {
   log: Logger;
 }
 
-export const OUTBOX_FILE = 'outbox.sqlite';
-
 export class MeterSession {
-  readonly outbox: Outbox;
+  readonly outbox: MeterOutbox;
   readonly ledgerUplink: Uplink;
   readonly collectorUplink: Uplink;
   readonly enrolled: Promise<void>;
@@ -45,16 +46,7 @@ export class MeterSession {
     mkdirSync(o.dir, { recursive: true, mode: 0o700 });
     const { key: identity } = loadOrCreateKey(join(o.dir, 'identity.key'));
     this.identityPublicKey = identity.publicKey;
-    const outboxPath = join(o.dir, OUTBOX_FILE);
-    if (!existsSync(outboxPath)) {
-      // 1 KiB pages (before any table exists): a reading's commit rewrites ~4 small pages in the WAL instead of
-      // ~4 of 4 KiB — a quarter of the bytes written per reading on an SD card
-      const db = new Database(outboxPath);
-      db.pragma('page_size = 1024');
-      db.pragma('journal_mode = WAL');
-      db.close();
-    }
-    this.outbox = new Outbox(outboxPath);
+    this.outbox = o.outbox;
     this.ledgerRpc = new RpcClient('ledger', o.ledgerUrl, o.meterId, o.log, o.requestTimeoutMs);
     this.collectorRpc = new RpcClient('collector', o.collectorUrl, o.meterId, o.log, o.requestTimeoutMs);
     this.ledgerUplink = new Uplink('ledger', this.ledgerRpc, this.outbox, o.meterId, o.maxInFlight, o.log);
@@ -108,10 +100,10 @@ export class MeterSession {
     return this.session;
   }
 
-  /** Signs and stores one reading (durable before this returns: synchronous=FULL); returns its seq. */
-  takeReading(samples: Sample[], retried: boolean): bigint {
+  /** Signs and stores one reading; resolves with its seq once its group commit is on disk (synchronous=FULL). */
+  async takeReading(samples: Sample[], retried: boolean): Promise<bigint> {
     const s = this.requireSession();
-    const seq = this.outbox.enqueue((n) => {
+    const seq = await this.outbox.enqueue((n) => {
       const reading = buildReading(this.o.meterId, n, samples, { retried, meterTimeMs: null });
       const bytes = encodeReading(reading);
       const anchor = encodeAnchor({ meterId: this.o.meterId, seq: n, keyId: s.keyId, readingHash: readingHash(bytes) });
@@ -123,10 +115,10 @@ export class MeterSession {
     return seq;
   }
 
-  /** Signs and stores a gap taking `span` seqs (protocol gap.ts); returns its first seq. */
-  recordGap(reason: GapReasonCode, fromMs: bigint, toMs: bigint, span = 1n): bigint {
+  /** Signs and stores a gap taking `span` seqs (protocol gap.ts); resolves with its first seq once durable. */
+  async recordGap(reason: GapReasonCode, fromMs: bigint, toMs: bigint, span = 1n): Promise<bigint> {
     const s = this.requireSession();
-    const first = this.outbox.enqueue((n) => {
+    const first = await this.outbox.enqueue((n) => {
       const gap = signGap(
         { meterId: this.o.meterId, firstSeq: n, lastSeq: n + span - 1n, fromMs, toMs, reason, signer: this.o.gatewayId },
         { keyId: s.keyId, secretKey: s.key.secretKey },
@@ -146,7 +138,6 @@ export class MeterSession {
     this.closed = true;
     clearInterval(this.reconnectWatch);
     await Promise.all([this.ledgerUplink.stop(), this.collectorUplink.stop()]);
-    await Promise.all([this.ledgerRpc.close(), this.collectorRpc.close()]);
-    this.outbox.close();
+    await Promise.all([this.ledgerRpc.close(), this.collectorRpc.close()]); // the shared outbox is the gateway's to close
   }
 }
