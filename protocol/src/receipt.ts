@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { fromBase64, fromHex, toBase64, toHex } from './bytes.js';
 import { ProtocolError } from './errors.js';
 import { HASH_LENGTH } from './merkle/hashing.js';
+import type { KeyStatusWire } from './key-status.js';
 
 const TLOG_PROOF_HEADER = 'c2sp.org/tlog-proof@v1'; // c2sp.org/tlog-proof: the first line
 const MAX_PROOF_HASHES = 64; // a u64 tree has at most 64 levels (RFC 9162 §2.1.3.1)
@@ -87,6 +88,8 @@ export const ReceiptSchema = z.strictObject({
   /** The ledger's IdentityCertificate of the meter and its signature, hex. */
   certificate: hex(1024),
   certificateSignature: hex(128),
+  /** Optional (§10.5.1): the meter's key events and their index proof (key-status.ts checks it; absent in older receipts). */
+  keyStatus: z.custom<KeyStatusWire>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'an object').optional(),
 });
 export type Receipt = z.infer<typeof ReceiptSchema>;
 
@@ -99,6 +102,8 @@ export interface ReceiptParts {
   bindingProof: TlogProof;
   certificate: Uint8Array;
   certificateSignature: Uint8Array;
+  /** The key-status section as received, unchecked: verify-receipt.ts parses and checks it. */
+  keyStatus?: KeyStatusWire;
 }
 
 export function buildReceipt(p: ReceiptParts): Receipt {
@@ -112,6 +117,7 @@ export function buildReceipt(p: ReceiptParts): Receipt {
     bindingProof: formatTlogProof(p.bindingProof),
     certificate: toHex(p.certificate),
     certificateSignature: toHex(p.certificateSignature),
+    ...(p.keyStatus ? { keyStatus: p.keyStatus } : {}),
   };
 }
 
@@ -141,5 +147,6 @@ export function parseReceipt(input: unknown): ReceiptParts {
     bindingProof: parseTlogProof(v.bindingProof),
     certificate: fromHex(v.certificate),
     certificateSignature: fromHex(v.certificateSignature, 64),
+    ...(v.keyStatus ? { keyStatus: v.keyStatus } : {}),
   };
 }

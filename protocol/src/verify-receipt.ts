@@ -1,100 +1,68 @@
 // Offline verification of a reading against a receipt and a trust file (docs/protocol.md §10.6): no network.
-// Each check that fails throws a ReceiptCheckError whose `check` names it, so a verifier can say exactly why.
-//   checkpoint   the receipt's checkpoint is signed by the trusted ledger key, for the trusted origin
-//   quorum       at least `quorum` of the trusted witnesses cosigned that checkpoint (c2sp.org/tlog-cosignature)
-//   certificate  the ledger certified the meter's identity key (IdentityCertificate, ledger key)
-//   binding      the session key binding is signed by that identity key and covers the reading's seq
-//   binding-inclusion  the binding is in the log under the checkpoint (RFC 9162 §2.1.3.2)
-//   reading      the delivery's signature verifies with the bound session key over the reading's anchor
-//   anchor       the receipt's anchor entry is exactly that signed anchor
-//   anchor-inclusion   the anchor is in the log under the checkpoint
-//   revocation   an optional hook: the meter's key was not revoked for this seq (per-meter index, pending)
-import { z } from 'zod';
+// `checkReading` runs every check it can and reports each by name (what `meterseal verify` prints):
+//   checkpoint-signature  the receipt's checkpoint is signed by the trusted ledger key, for the trusted origin,
+//                         and every proof in the receipt names that same checkpoint (c2sp.org/signed-note)
+//   witness-quorum        at least `quorum` distinct trusted witnesses cosigned it (c2sp.org/tlog-cosignature)
+//   signature             the ledger certified the meter's identity key; that key signed the session-key
+//                         binding; the bound session key signed the reading's anchor
+//   inclusion             the receipt's anchor entry is exactly that signed anchor, and it and the binding are
+//                         in the log under the checkpoint (RFC 9162 §2.1.3.2)
+//   index-proof           the key-status section (key-status.ts): the meter's index leaf is in the index the
+//                         checkpoint commits (meterseal-index/v1) and the listed key events are all of its events
+//   key-bound             the binding is for the reading's key id and covers its seq: firstSeq ≤ seq, logged
+//                         before the anchor, and no other binding logged before the anchor took over the seq
+//                         (judged by seq and log order only, never by clocks)
+//   key-not-revoked       no revocation of the certified identity key is logged before the reading's anchor
+// A check is `pass`, `fail`, or `unproven` (index-proof, key-bound, key-not-revoked on a receipt without the
+// key-status section). `verifyReading` is the older throwing API: the first failure as a ReceiptCheckError
+// with its detailed check name (unproven is not a failure there).
 import { bytesEqual, toHex } from './bytes.js';
-import { decodeKeyBinding } from './binding.js';
+import { decodeKeyBinding, type KeyBinding } from './binding.js';
 import { openCheckpoint, type Checkpoint } from './checkpoint.js';
-import { countWitnesses, parseCosignatureVerifierKey, type CosignatureVerifier } from './cosignature.js';
+import { countWitnesses } from './cosignature.js';
 import { anchorBytesOfReading, decodeDelivery } from './delivery.js';
 import { keyId } from './ed25519.js';
 import { ProtocolError } from './errors.js';
-import { decodeIdentityCertificate } from './identity.js';
+import { decodeIdentityCertificate, type IdentityCertificate } from './identity.js';
+import { keyEventText, parseKeyStatus, verifyKeyStatus } from './key-status.js';
 import { leafHash, verifyInclusion } from './merkle/index.js';
-import { parseVerifierKey, type NoteVerifier } from './note.js';
+import type { KeyEvent } from './meter-index.js';
 import { parseReceipt, type ReceiptParts, type TlogProof } from './receipt.js';
+import type { Revocation } from './revocation.js';
 import { encodeSigned, splitSigned, verifyRecord } from './signed.js';
+import type { Trust } from './trust-file.js';
 
+export { TrustFileSchema, parseTrustFile, type Trust, type TrustFile } from './trust-file.js';
+
+/** The detailed names of ReceiptCheckError (older API; each belongs to one VerifyCheckName). */
 export type ReceiptCheck =
   | 'input' | 'checkpoint' | 'quorum' | 'certificate' | 'binding' | 'binding-inclusion'
-  | 'reading' | 'anchor' | 'anchor-inclusion' | 'revocation';
+  | 'reading' | 'anchor' | 'anchor-inclusion' | 'index-proof' | 'revocation';
 
 export class ReceiptCheckError extends ProtocolError {
   constructor(readonly check: ReceiptCheck, message: string, options?: { cause?: unknown }) {
-    super(`CHECK_${check.toUpperCase().replace('-', '_')}`, `${check}: ${message}`, options);
+    super(`CHECK_${check.toUpperCase().replaceAll('-', '_')}`, `${check}: ${message}`, options);
     this.name = 'ReceiptCheckError';
   }
 }
 
-/** The trust file (JSON): what a verifier trusts, nothing else. GET /v1/trust on the ledger prints one. */
-export const TrustFileSchema = z
-  .strictObject({
-    format: z.literal('meterseal-trust/v1'),
-    /** The log origin (first checkpoint line); also the ledger note key name. */
-    origin: z.string().min(1).max(255),
-    /** The ledger's C2SP note verifier key (ledger.vkey). */
-    ledgerVerifierKey: z.string().min(1).max(1024),
-    /** Witness cosignature/v1 verifier keys. */
-    witnesses: z.array(z.string().min(1).max(1024)).max(64).default([]),
-    /** How many distinct witnesses must have cosigned the receipt's checkpoint. */
-    quorum: z.number().int().min(0).max(64).default(0),
-  })
-  .superRefine((t, ctx) => {
-    if (t.quorum > t.witnesses.length) ctx.addIssue({ code: 'custom', path: ['quorum'], message: `quorum ${t.quorum} exceeds the ${t.witnesses.length} witnesses listed` });
-  });
-export type TrustFile = z.output<typeof TrustFileSchema>;
+export type VerifyCheckName = 'checkpoint-signature' | 'witness-quorum' | 'signature' | 'inclusion' | 'index-proof' | 'key-bound' | 'key-not-revoked';
+/** The checks in the order they are reported. */
+export const VERIFY_CHECKS: readonly VerifyCheckName[] = ['checkpoint-signature', 'witness-quorum', 'signature', 'inclusion', 'index-proof', 'key-bound', 'key-not-revoked'];
 
-export interface Trust {
-  origin: string;
-  ledger: NoteVerifier;
-  witnesses: CosignatureVerifier[];
-  quorum: number;
-}
-
-/** Parses and checks a trust file (value or JSON text); throws ProtocolError BAD_TRUST naming the field. */
-export function parseTrustFile(input: unknown): Trust {
-  let value = input;
-  if (typeof input === 'string') {
-    try {
-      value = JSON.parse(input);
-    } catch (cause) {
-      throw new ProtocolError('BAD_TRUST', 'trust file is not JSON', { cause });
-    }
-  }
-  const r = TrustFileSchema.safeParse(value);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new ProtocolError('BAD_TRUST', `trust file field ${i.path.join('.') || '(root)'}: ${i.message}`, { cause: r.error });
-  }
-  const t = r.data;
-  const wrap = <T>(field: string, f: () => T): T => {
-    try {
-      return f();
-    } catch (cause) {
-      throw new ProtocolError('BAD_TRUST', `trust file field ${field}: ${(cause as Error).message}`, { cause });
-    }
-  };
-  const ledger = wrap('ledgerVerifierKey', () => parseVerifierKey(t.ledgerVerifierKey));
-  if (ledger.name !== t.origin) throw new ProtocolError('BAD_TRUST', `trust file field ledgerVerifierKey: key name "${ledger.name}" is not the origin "${t.origin}"`);
-  const witnesses = t.witnesses.map((w, i) => wrap(`witnesses.${i}`, () => parseCosignatureVerifierKey(w)));
-  if (new Set(witnesses.map((w) => toHex(w.publicKey))).size < t.quorum) {
-    throw new ProtocolError('BAD_TRUST', 'trust file field quorum: fewer distinct witness keys than the quorum');
-  }
-  return { origin: t.origin, ledger, witnesses, quorum: t.quorum };
+export type CheckStatus = 'pass' | 'fail' | 'unproven';
+export interface CheckResult {
+  name: VerifyCheckName;
+  status: CheckStatus;
+  /** Why it failed or is unproven (the first reason). */
+  reason?: string;
+  /** For a pass: something worth saying (e.g. the key was revoked, but only after the reading). */
+  note?: string;
 }
 
 /**
- * Non-revocation hook: given the meter, the session key id and the seq, throw (or return a reason string) if
- * the key was revoked before that seq. Filled in by the per-meter index (being built in parallel); until then
- * a receipt proves inclusion and key binding, not non-revocation.
+ * Non-revocation hook (older API): given the meter, the session key id and the seq, return a reason string if
+ * the key must be treated as revoked for that seq. The key-status section now proves this from the receipt.
  */
 export type RevocationCheck = (q: { meterId: string; keyId: Uint8Array; seq: bigint; checkpoint: Checkpoint }) => string | undefined;
 
@@ -114,17 +82,44 @@ export interface VerifiedReading {
   /** Distinct trusted witnesses that cosigned the checkpoint. */
   witnesses: number;
   bindingFirstSeq: bigint;
+  /** 'proven': the key-status section verified; 'absent': the receipt has none (key status NOT proven). */
+  keyStatus: 'proven' | 'absent';
+}
+
+export interface ReadingReport {
+  /** The inputs could not be read or do not belong together: no check ran. */
+  input?: ReceiptCheckError;
+  checks: CheckResult[];
+  /** Every check passed. */
+  ok: boolean;
+  /** No check failed (some may be unproven). */
+  noFailure: boolean;
+  /** Set when no check failed. */
+  reading?: VerifiedReading;
+}
+
+interface Finding {
+  legacy: ReceiptCheck;
+  name: VerifyCheckName;
+  status: 'fail' | 'unproven';
+  reason: string;
+  cause?: unknown;
+}
+
+interface Evaluation {
+  findings: Finding[];
+  notes: Map<VerifyCheckName, string>;
+  verified: Omit<VerifiedReading, 'checkpoint'> & { checkpoint?: Checkpoint };
 }
 
 function included(entry: Uint8Array, p: TlogProof, cp: Checkpoint): boolean {
   return verifyInclusion(leafHash(entry), p.index, cp.size, p.proof, cp.root); // RFC 9162 §2.1.3.2
 }
 
-export function verifyReading(input: VerifyReadingInput): VerifiedReading {
+const untrusted = 'not checked: the checkpoint signature did not verify';
+
+function evaluate(input: VerifyReadingInput): Evaluation {
   const { trust } = input;
-  const fail = (check: ReceiptCheck, msg: string, cause?: unknown): never => {
-    throw new ReceiptCheckError(check, msg, cause === undefined ? undefined : { cause });
-  };
   let receipt: ReceiptParts;
   let d: ReturnType<typeof decodeDelivery>;
   try {
@@ -132,64 +127,178 @@ export function verifyReading(input: VerifyReadingInput): VerifiedReading {
       ? (input.receipt as ReceiptParts) : parseReceipt(input.receipt);
     d = decodeDelivery(input.delivery);
   } catch (err) {
-    return fail('input', (err as Error).message, err);
+    throw new ReceiptCheckError('input', (err as Error).message, { cause: err });
   }
   const reading = d.decoded;
   if (receipt.meterId !== reading.meterId || receipt.seq !== reading.seq) {
-    fail('input', `the receipt is for ${receipt.meterId} seq ${receipt.seq}, the reading is ${reading.meterId} seq ${reading.seq}`);
+    throw new ReceiptCheckError('input', `the receipt is for ${receipt.meterId} seq ${receipt.seq}, the reading is ${reading.meterId} seq ${reading.seq}`);
   }
+  const findings: Finding[] = [];
+  const notes = new Map<VerifyCheckName, string>();
+  const fail = (legacy: ReceiptCheck, name: VerifyCheckName, reason: string, cause?: unknown): void => {
+    findings.push({ legacy, name, status: 'fail', reason, ...(cause === undefined ? {} : { cause }) });
+  };
+  const unproven = (name: VerifyCheckName, reason: string): void => void findings.push({ legacy: 'revocation', name, status: 'unproven', reason });
+  const failed = (name: VerifyCheckName): boolean => findings.some((f) => f.name === name && f.status === 'fail');
+  const note = receipt.anchorProof.checkpoint;
+  const anchorLeaf = receipt.anchorProof.index;
+  const bindingLeaf = receipt.bindingProof.index;
 
-  // 1. the checkpoint, signed by the ledger (c2sp.org/signed-note), both proofs against the same one
-  if (receipt.anchorProof.checkpoint !== receipt.bindingProof.checkpoint) fail('checkpoint', 'the anchor and binding proofs name different checkpoints');
-  let cp: Checkpoint;
+  // checkpoint-signature: c2sp.org/signed-note by the trusted ledger key; every proof against this one note
+  let cp: Checkpoint | undefined;
+  if (receipt.bindingProof.checkpoint !== note) fail('checkpoint', 'checkpoint-signature', 'the anchor and binding proofs name different checkpoints');
+  else {
+    try {
+      cp = openCheckpoint(note, trust.ledger, trust.origin);
+    } catch (err) {
+      fail('checkpoint', 'checkpoint-signature', (err as Error).message, err);
+    }
+  }
+  // witness-quorum: c2sp.org/tlog-cosignature, distinct witnesses by public key
+  let witnesses = 0;
   try {
-    cp = openCheckpoint(receipt.anchorProof.checkpoint, trust.ledger, trust.origin);
+    witnesses = trust.witnesses.length === 0 ? 0 : countWitnesses(note, trust.witnesses);
   } catch (err) {
-    return fail('checkpoint', (err as Error).message, err);
+    fail('quorum', 'witness-quorum', (err as Error).message, err);
   }
-  // 2. the witness quorum (c2sp.org/tlog-cosignature), distinct witnesses by public key
-  const witnesses = trust.witnesses.length === 0 ? 0 : countWitnesses(receipt.anchorProof.checkpoint, trust.witnesses);
-  if (witnesses < trust.quorum) fail('quorum', `${witnesses} of the trusted witnesses cosigned the checkpoint (size ${cp.size}); the quorum is ${trust.quorum}`);
+  if (witnesses < trust.quorum) fail('quorum', 'witness-quorum', `${witnesses} of the trusted witnesses cosigned the checkpoint (size ${cp?.size ?? 'unverified'}); the quorum is ${trust.quorum}`);
 
-  // 3. the identity certificate, signed by the ledger key
-  const cert = (() => {
-    try {
-      return decodeIdentityCertificate(receipt.certificate);
-    } catch (err) {
-      return fail('certificate', (err as Error).message, err);
-    }
-  })();
-  if (!verifyRecord(receipt.certificate, receipt.certificateSignature, trust.ledger.publicKey)) fail('certificate', 'the identity certificate is not signed by the ledger key');
-  if (cert.meterId !== reading.meterId) fail('certificate', `the certificate is for meter ${cert.meterId}, not ${reading.meterId}`);
-  if (cert.logOrigin !== trust.origin) fail('certificate', `the certificate names log ${cert.logOrigin}, not ${trust.origin}`);
-
-  // 4. the key binding: signed by the certified identity key, for this meter, covering the seq
-  const bind = (() => {
-    try {
-      const s = splitSigned(receipt.bindingEntry);
-      return { ...s, b: decodeKeyBinding(s.record) };
-    } catch (err) {
-      return fail('binding', (err as Error).message, err);
-    }
-  })();
-  if (bind.b.meterId !== reading.meterId) fail('binding', `the binding is for meter ${bind.b.meterId}`);
-  if (!bytesEqual(bind.b.identityKeyId, keyId(cert.identityPublicKey)) || !verifyRecord(bind.record, bind.signature, cert.identityPublicKey)) {
-    fail('binding', "the key binding is not signed by the meter's certified identity key");
+  // signature 1: the identity certificate, signed by the ledger key
+  let cert: IdentityCertificate | undefined;
+  try {
+    cert = decodeIdentityCertificate(receipt.certificate);
+  } catch (err) {
+    fail('certificate', 'signature', (err as Error).message, err);
   }
-  if (!bytesEqual(keyId(bind.b.sessionPublicKey), d.keyId)) fail('binding', `the binding is for session key ${toHex(keyId(bind.b.sessionPublicKey))}, the reading names ${toHex(d.keyId)}`);
-  if (bind.b.firstSeq > reading.seq) fail('binding', `seq ${reading.seq} is outside the binding, which covers seqs from ${bind.b.firstSeq}`);
-  if (!included(receipt.bindingEntry, receipt.bindingProof, cp)) fail('binding-inclusion', `the binding's inclusion proof (index ${receipt.bindingProof.index}) does not lead to the checkpoint root at size ${cp.size}`);
+  if (cert) {
+    if (!verifyRecord(receipt.certificate, receipt.certificateSignature, trust.ledger.publicKey)) fail('certificate', 'signature', 'the identity certificate is not signed by the ledger key');
+    if (cert.meterId !== reading.meterId) fail('certificate', 'signature', `the certificate is for meter ${cert.meterId}, not ${reading.meterId}`);
+    if (cert.logOrigin !== trust.origin) fail('certificate', 'signature', `the certificate names log ${cert.logOrigin}, not ${trust.origin}`);
+  }
+  // signature 2 and key-bound: the binding, signed by the certified identity key, for this key id and seq
+  let bind: (ReturnType<typeof splitSigned> & { b: KeyBinding }) | undefined;
+  try {
+    const s = splitSigned(receipt.bindingEntry);
+    bind = { ...s, b: decodeKeyBinding(s.record) };
+  } catch (err) {
+    fail('binding', 'signature', (err as Error).message, err);
+  }
+  if (bind) {
+    if (bind.b.meterId !== reading.meterId) fail('binding', 'key-bound', `the binding is for meter ${bind.b.meterId}`);
+    if (!cert) fail('binding', 'signature', 'the key binding cannot be checked without a valid identity certificate');
+    else if (!bytesEqual(bind.b.identityKeyId, keyId(cert.identityPublicKey)) || !verifyRecord(bind.record, bind.signature, cert.identityPublicKey)) {
+      fail('binding', 'signature', "the key binding is not signed by the meter's certified identity key");
+    }
+    if (!bytesEqual(keyId(bind.b.sessionPublicKey), d.keyId)) fail('binding', 'key-bound', `the binding is for session key ${toHex(keyId(bind.b.sessionPublicKey))}, the reading names ${toHex(d.keyId)}`);
+    if (bind.b.firstSeq > reading.seq) fail('binding', 'key-bound', `seq ${reading.seq} is outside the binding, which covers seqs from ${bind.b.firstSeq}`);
+    if (bindingLeaf >= anchorLeaf) fail('binding', 'key-bound', `the binding (log index ${bindingLeaf}) is not logged before the reading's anchor (log index ${anchorLeaf})`);
+  } else fail('binding', 'key-bound', 'not checked: the receipt has no valid key binding');
+  if (!cp) fail('binding-inclusion', 'inclusion', untrusted);
+  else if (!included(receipt.bindingEntry, receipt.bindingProof, cp)) fail('binding-inclusion', 'inclusion', `the binding's inclusion proof (index ${bindingLeaf}) does not lead to the checkpoint root at size ${cp.size}`);
 
-  // 5. the reading's signature: over the anchor the reading implies, with the bound session key
+  // signature 3: the reading's signature, over the anchor the reading implies, with the bound session key
   const anchor = anchorBytesOfReading(d.reading, reading, d.keyId);
-  if (!verifyRecord(anchor, d.signature, bind.b.sessionPublicKey)) fail('reading', `the reading's signature does not verify with session key ${toHex(d.keyId)}`);
-  // 6. the anchor entry is exactly this signed anchor, and it is in the log
-  if (!bytesEqual(receipt.anchorEntry, encodeSigned(anchor, d.signature))) fail('anchor', "the receipt's anchor entry is not this reading's signed anchor");
-  if (!included(receipt.anchorEntry, receipt.anchorProof, cp)) fail('anchor-inclusion', `the anchor's inclusion proof (index ${receipt.anchorProof.index}) does not lead to the checkpoint root at size ${cp.size}`);
+  if (!bind) fail('reading', 'signature', 'not checked: the receipt has no valid key binding');
+  else if (!verifyRecord(anchor, d.signature, bind.b.sessionPublicKey)) fail('reading', 'signature', `the reading's signature does not verify with session key ${toHex(d.keyId)}`);
+  // inclusion: the anchor entry is exactly this signed anchor, and it is in the log
+  if (!bytesEqual(receipt.anchorEntry, encodeSigned(anchor, d.signature))) fail('anchor', 'inclusion', "the receipt's anchor entry is not this reading's signed anchor");
+  if (!cp) fail('anchor-inclusion', 'inclusion', untrusted);
+  else if (!included(receipt.anchorEntry, receipt.anchorProof, cp)) fail('anchor-inclusion', 'inclusion', `the anchor's inclusion proof (index ${anchorLeaf}) does not lead to the checkpoint root at size ${cp.size}`);
 
-  // 7. non-revocation: the per-meter index's check, when given
-  const revoked = input.checkRevocation?.({ meterId: reading.meterId, keyId: d.keyId, seq: reading.seq, checkpoint: cp });
-  if (revoked !== undefined) fail('revocation', revoked);
+  // index-proof: the key-status section against the index the checkpoint commits (key-status.ts)
+  let events: KeyEvent[] | undefined;
+  let reasons = new Map<bigint, Revocation>();
+  const absent = receipt.keyStatus === undefined;
+  const NOT_PROVEN = 'key status NOT proven: the receipt has no key-status section (a receipt from a ledger before §10.5.1)';
+  if (absent) unproven('index-proof', NOT_PROVEN);
+  else if (!cp) fail('index-proof', 'index-proof', untrusted);
+  else {
+    try {
+      ({ events, reasons } = verifyKeyStatus(parseKeyStatus(receipt.keyStatus), reading.meterId, cp, note));
+    } catch (err) {
+      fail('index-proof', 'index-proof', (err as Error).message, err);
+    }
+  }
 
-  return { meterId: reading.meterId, seq: reading.seq, leafIndex: receipt.anchorProof.index, checkpoint: cp, witnesses, bindingFirstSeq: bind.b.firstSeq };
+  // key-bound in log order: the index lists this binding, and no other binding before the anchor took over the seq
+  if (bind && !failed('key-bound')) {
+    if (!events) {
+      if (absent) unproven('key-bound', `${NOT_PROVEN}; that no later binding ended the key's range before seq ${reading.seq} is not shown`);
+      else fail('binding', 'key-bound', 'not checked: the index proof failed');
+    } else {
+      const mine = events.find((e) => e.kind === 'binding' && e.leafIndex === bindingLeaf);
+      if (mine?.kind !== 'binding' || !bytesEqual(mine.keyId, d.keyId) || !bytesEqual(mine.sessionPublicKey, bind.b.sessionPublicKey) || mine.firstSeq !== bind.b.firstSeq) {
+        fail('binding', 'key-bound', `the per-meter index lists no binding of key ${toHex(d.keyId)} from seq ${bind.b.firstSeq} at log index ${bindingLeaf}`);
+      } else {
+        // docs/protocol.md §7: a binding covers seqs from firstSeq until the next binding (in (firstSeq, log index) order)
+        const later = events.find((e) => e.kind === 'binding' && e !== mine && e.leafIndex < anchorLeaf && e.firstSeq <= reading.seq &&
+          (e.firstSeq > mine.firstSeq || (e.firstSeq === mine.firstSeq && e.leafIndex > mine.leafIndex)));
+        if (later) fail('binding', 'key-bound', `seq ${reading.seq} is covered by a later binding (${keyEventText(later)}), logged before the reading's anchor (log index ${anchorLeaf})`);
+      }
+    }
+  }
+
+  // key-not-revoked: no revocation of the certified identity key before the reading's anchor, in log order
+  if (!events) {
+    if (absent) unproven('key-not-revoked', NOT_PROVEN);
+    else fail('revocation', 'key-not-revoked', 'not checked: the index proof failed');
+  } else if (!cert) fail('revocation', 'key-not-revoked', 'not checked: no valid identity certificate');
+  else {
+    const idKey = keyId(cert.identityPublicKey);
+    const revs = events.filter((e) => e.kind === 'operator' && e.event === 'revoked' && bytesEqual(e.identityKeyId, idKey));
+    const why = (e: KeyEvent): string => {
+      const r = reasons.get(e.leafIndex);
+      return r ? `reason "${r.reason}"` : 'reason not in the receipt';
+    };
+    const before = revs.find((e) => e.leafIndex < anchorLeaf);
+    if (before) fail('revocation', 'key-not-revoked', `revoked at log index ${before.leafIndex} (${why(before)}), before the reading's anchor at log index ${anchorLeaf}`);
+    else if (revs[0]) notes.set('key-not-revoked', `identity key ${toHex(idKey)} was revoked later, at log index ${revs[0].leafIndex} (${why(revs[0])}), after the reading's anchor at log index ${anchorLeaf}`);
+  }
+  if (cp && input.checkRevocation) {
+    const revoked = input.checkRevocation({ meterId: reading.meterId, keyId: d.keyId, seq: reading.seq, checkpoint: cp });
+    if (revoked !== undefined) fail('revocation', 'key-not-revoked', revoked);
+  }
+
+  return {
+    findings,
+    notes,
+    verified: {
+      meterId: reading.meterId, seq: reading.seq, leafIndex: anchorLeaf, ...(cp ? { checkpoint: cp } : {}), witnesses,
+      bindingFirstSeq: bind?.b.firstSeq ?? 0n, keyStatus: events ? 'proven' : 'absent',
+    },
+  };
+}
+
+/** Runs every check; never throws for a bad receipt, delivery or proof (input problems are in `input`). */
+export function checkReading(input: VerifyReadingInput): ReadingReport {
+  let ev: Evaluation;
+  try {
+    ev = evaluate(input);
+  } catch (err) {
+    if (err instanceof ReceiptCheckError) return { input: err, checks: [], ok: false, noFailure: false };
+    throw err;
+  }
+  const checks = VERIFY_CHECKS.map((name): CheckResult => {
+    const mine = ev.findings.filter((f) => f.name === name);
+    const first = mine.find((f) => f.status === 'fail') ?? mine[0];
+    if (first) return { name, status: first.status, reason: first.reason };
+    const note = ev.notes.get(name);
+    return { name, status: 'pass', ...(note ? { note } : {}) };
+  });
+  const noFailure = checks.every((c) => c.status !== 'fail');
+  const { checkpoint } = ev.verified;
+  return {
+    checks,
+    ok: checks.every((c) => c.status === 'pass'),
+    noFailure,
+    ...(noFailure && checkpoint ? { reading: { ...ev.verified, checkpoint } } : {}),
+  };
+}
+
+/** The older API: the verified reading, or the first failure as a ReceiptCheckError (unproven key status is not one). */
+export function verifyReading(input: VerifyReadingInput): VerifiedReading {
+  const ev = evaluate(input);
+  const first = ev.findings.find((f) => f.status === 'fail');
+  if (first) throw new ReceiptCheckError(first.legacy, first.reason, first.cause === undefined ? undefined : { cause: first.cause });
+  return { ...ev.verified, checkpoint: ev.verified.checkpoint! };
 }
