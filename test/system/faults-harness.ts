@@ -173,6 +173,8 @@ export interface StackOptions {
   /** Extra ledger config (e.g. a data dir on a small filesystem). */
   ledgerDir?: string;
   collectorDir?: string;
+  /** Whitelist these meters instead of F-1..F-<meters>, and start no agents for them (the load test's own fleet). */
+  fleet?: { meterId: string; customerAccount: string }[];
 }
 
 /** mosquitto, a ledger and a collector process on it, and `meters` in-process agents publishing through it. */
@@ -184,7 +186,7 @@ export async function startStack(name: string, o: StackOptions): Promise<Stack> 
   mkdirSync(ledgerDir, { recursive: true });
   mkdirSync(collectorDir, { recursive: true });
   const ids = Array.from({ length: o.meters }, (_, i) => ({ meterId: `F-${i + 1}`, customerAccount: `ACC-F${i + 1}` }));
-  writeFileSync(join(ledgerDir, 'whitelist.json'), JSON.stringify({ meters: ids }));
+  writeFileSync(join(ledgerDir, 'whitelist.json'), JSON.stringify({ meters: o.fleet ?? ids }));
   const httpPort = await freePort();
   const ledger = service('ledger', ledgerDir, { dataDir: ledgerDir, mqtt: { url: broker.url }, http: { port: httpPort }, checkpointIntervalMs: 100, maxMergeDelayMs: 3000 });
   const collector = service('collector', collectorDir, { dataDir: collectorDir, mqtt: { url: broker.url }, trust: { ledgerKeyDir: ledgerDir } });
@@ -203,7 +205,7 @@ export async function startStack(name: string, o: StackOptions): Promise<Stack> 
     await ledger.start();
     await collector.start();
     const silent = pino({ level: 'silent' });
-    for (const id of ids) {
+    for (const id of o.fleet ? [] : ids) {
       const agentDir = join(dir, 'agents', id.meterId);
       agentDirs.push(agentDir);
       agents.push(await startAgent(
