@@ -15,6 +15,9 @@ import type { LedgerStore } from './store.js';
 import { registerTileRoutes } from './tiles.js';
 import { registerAirgapEventRoutes, type AirgapEventStore } from './airgap-events.js';
 import type { WitnessAttacher } from './witness-attach.js';
+import type { NoteSigner } from '@meterseal/protocol';
+import type { PeriodLogSet } from './period-set.js';
+import { registerPeriodRoutes } from './period-http.js';
 
 export interface HttpDeps {
   store: LedgerStore;
@@ -30,6 +33,8 @@ export interface HttpDeps {
   trust?: Record<string, unknown>;
   /** POST/GET /v1/airgap-events (airgap-events.ts): the controller's signed window records. */
   airgapEvents?: AirgapEventStore;
+  /** Log rotation by period (period-http.ts): GET /periods and /period/<id>/… (needs `receipts`). */
+  periods?: { set: PeriodLogSet; signer: NoteSigner };
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -91,6 +96,7 @@ export function buildHttp(d: HttpDeps) {
   if (d.airgapEvents) registerAirgapEventRoutes(app, d.airgapEvents);
   registerTileRoutes(app, d.store); // GET /tile/<L>/<N>[.p/<W>] and /tile/entries/<N>[.p/<W>], c2sp.org/tlog-tiles
   registerMeterIndexRoutes(app, { store: d.store, log: d.log, served }); // GET /v1/index, /v1/index/proof, /v1/meter/node, /v1/meter/range
+  if (d.periods && d.receipts) registerPeriodRoutes(app, { periods: d.periods.set, signer: d.periods.signer, receipts: d.receipts, served }); // GET /periods, /period/<id>/…
 
   app.get('/v1/meters', async (req) => {
     onlyParams(req.query as Query, []);

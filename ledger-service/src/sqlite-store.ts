@@ -197,6 +197,14 @@ export class SqliteStore implements LedgerStore {
         return count(`operator.${e.event.event}`);
       case 'anchor':
         return count(COUNTERS.anchored); // the row itself is the entry (sqlite-anchors.ts)
+      case 'previous-log':
+        return count('period.rotations'); // entry 0 of a period's log (period-set.ts)
+      case 'carried-binding': {
+        const b = e.binding; // a copy of the meter's latest binding, carried into a new period's log (period-carry.ts)
+        w.binding.run(b.meterId, b.keyId, b.sessionPublicKey, u64Blob(b.firstSeq), idx);
+        this.meterIndex.onKeyEvent(b.meterId);
+        return count('period.carried-bindings');
+      }
     }
   }
 

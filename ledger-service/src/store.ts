@@ -77,7 +77,11 @@ export type AppendEffect =
   | { kind: 'auth'; meterId: string; passed: boolean; atMs: number }
   | { kind: 'binding'; binding: Omit<BindingRow, 'leafIndex'>; /** the AuthPassRow it consumes */ authLeafIndex: bigint }
   /** The entry must be the signed anchor these fields describe (encodeSigned(encodeAnchor(anchor), signature)). */
-  | { kind: 'anchor'; anchor: Omit<AnchorRow, 'leafIndex'> };
+  | { kind: 'anchor'; anchor: Omit<AnchorRow, 'leafIndex'> }
+  /** Entry 0 of a period's log: the PreviousLog record (0x16) only (period-set.ts, docs/ledger.md). */
+  | { kind: 'previous-log' }
+  /** A meter's latest KeyBinding copied into a new period's log (period-carry.ts); consumes no authentication. */
+  | { kind: 'carried-binding'; binding: Omit<BindingRow, 'leafIndex'> };
 
 export interface AppendRequest {
   /**

@@ -15,12 +15,12 @@ import { ProtocolError } from './errors.js';
 import { leafHash } from './merkle/hashing.js';
 import { verifyInclusion } from './merkle/verify.js';
 import type { NoteVerifier } from './note.js';
-import { decodePreviousLog, periodOfOrigin, periodStartMs, periodUnitOf, type PreviousLog } from './previous-log.js';
+import { PREVIOUS_LOG_TYPE, decodePreviousLog, periodOfOrigin, periodStartMs, periodUnitOf, type PreviousLog } from './previous-log.js';
 
 export interface PeriodLink {
   /** A signed checkpoint of this period's log: the final one of a closed period, any one of the newest. */
   checkpoint: string;
-  /** Entry 0 of this log; required for every link but the first. */
+  /** Entry 0 of this log; required for every link but the first (there, checked only when it is a PreviousLog). */
   firstEntry?: Uint8Array;
   /** RFC 9162 inclusion proof of entry 0 in the checkpoint's tree. */
   firstEntryProof?: readonly Uint8Array[];
@@ -62,7 +62,8 @@ export function verifyPeriodChain(links: readonly PeriodLink[], opts: { verifier
     const prev = out[i - 1];
     if (prev && !(prev.period < period)) fail('CHAIN_ORDER', `period ${period} does not follow period ${prev.period}`);
     const v: VerifiedPeriod = { period, origin: cp.origin, size: cp.size, root: cp.root };
-    if (link.firstEntry !== undefined || prev) {
+    // the first link may be the ledger's first log, whose entry 0 is an ordinary entry: checked only if a PreviousLog
+    if (prev || link.firstEntry?.[0] === PREVIOUS_LOG_TYPE) {
       if (link.firstEntry === undefined || link.firstEntryProof === undefined) fail('CHAIN_NO_LINK', `period ${period}: entry 0 and its inclusion proof are required`);
       let r: PreviousLog;
       try {

@@ -1,0 +1,75 @@
+// kill -9 at each step of a rotation (period-set.ts): a real child process runs the ledger with hourly periods
+// and SIGKILLs itself between two steps (testing/rotation-crash-child.ts); the ledger restarted on the same
+// data directory is consistent: the closed log kept its final checkpoint, the new log holds entry 0 and every
+// carried entry exactly once, the chain of periods verifies, and the meter anchors without binding again.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { decodePreviousLog, fromBase64, openCheckpoint, parseVerifierKey, verifyPeriodChain } from '@meterseal/protocol';
+import { ManualClock, startTestLedger, tempDir, writeWhitelist } from './testing/harness.js';
+
+const child = fileURLToPath(new URL('./testing/rotation-crash-child.ts', import.meta.url));
+const M1 = { meterId: 'CR-1', customerAccount: 'A-1' };
+const M2 = { meterId: 'CR-2', customerAccount: 'A-2' };
+const BASE = 'crash.test/ledger';
+const T12 = '2026-11-21T12';
+const T13 = '2026-11-21T13';
+const AFTER = Date.UTC(2026, 10, 21, 13, 0, 30);
+
+function runChild(dataDir: string, step: string): Promise<{ signal: NodeJS.Signals | null; code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', child, dataDir, String(AFTER), step], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    const timer = setTimeout(() => p.kill('SIGKILL'), 120_000);
+    p.once('exit', (code, signal) => (clearTimeout(timer), resolve({ code, signal, out })));
+  });
+}
+
+interface LinkJson { checkpoint: string; firstEntry?: string; firstEntryProof?: string[] }
+
+// (before-close is in the child too; it is the same state as a crash before the rotation began, not run here)
+for (const step of ['after-close', 'before-entry0', 'mid-carry']) {
+  t.test(`kill -9 ${step}: the restarted ledger completes the rotation consistently`, async (t) => {
+    const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 40, 0));
+    const dataDir = tempDir(t);
+    writeWhitelist(dataDir, [M1, M2]);
+    const config = { origin: BASE, rotation: { period: 'hour' as const }, checkpointIntervalMs: 3_600_000 };
+    const first = await startTestLedger(t, { dataDir, config, now: clock.now });
+    const m = await first.meter(M1);
+    await m.onboard(1n);
+    for (const seq of [1n, 2n]) t.match((await m.anchor(seq)).response, { ok: true });
+    t.match(await (await first.meter(M2)).register(), { ok: true });
+    const finalBefore = await first.ledger.checkpointNow();
+    await first.ledger.close();
+
+    const r = await runChild(dataDir, step);
+    t.equal(r.signal, 'SIGKILL', `the child was killed at ${step} (${r.out.trim() || 'no output'})`);
+    const file13 = join(dataDir, 'periods', `${T13}.sqlite`);
+    if (step === 'after-close') t.notOk(existsSync(file13), 'no new log file yet');
+    else t.ok(existsSync(file13), 'an incomplete new log file was left behind');
+
+    clock.ms = AFTER;
+    const again = await startTestLedger(t, { dataDir, config, now: clock.now });
+    const vkey = parseVerifierKey(again.ledger.verifierKey);
+    const list = (await (await fetch(`${again.ledger.httpUrl}/periods`)).json()) as { current: string; periods: Array<{ period: string; closed: boolean; finalCheckpoint?: string }> };
+    t.equal(list.current, T13);
+    t.same(list.periods.map((p) => [p.period, p.closed]), [[T12, true], [T13, false]]);
+    t.equal(list.periods[0]!.finalCheckpoint, finalBefore, 'the closed log\'s final checkpoint is the last one it signed');
+
+    const links = await Promise.all([T12, T13].map(async (p) => (await (await fetch(`${again.ledger.httpUrl}/period/${p}/link`)).json()) as LinkJson));
+    const chain = verifyPeriodChain(links.map((l) => ({
+      checkpoint: l.checkpoint, ...(l.firstEntry ? { firstEntry: fromBase64(l.firstEntry), firstEntryProof: (l.firstEntryProof ?? []).map(fromBase64) } : {}),
+    })), { verifier: vkey, baseOrigin: BASE });
+    t.same(chain.map((p) => p.period), [T12, T13], 'the chain verifies');
+    const prev = decodePreviousLog(fromBase64(links[1]!.firstEntry!));
+    t.equal(prev.carried, 3n, 'two registrations and one binding carried');
+    t.equal(openCheckpoint(links[1]!.checkpoint, vkey).size, 1n + prev.carried, 'entry 0 and each carried entry exactly once, nothing else');
+
+    const m2 = await again.meter({ ...M1, identity: m.identity });
+    m2.session = m.session;
+    t.match((await m2.anchor(3n)).response, { ok: true, leafIndex: String(1n + prev.carried) }, 'the meter anchors in the new period without binding again');
+  });
+}

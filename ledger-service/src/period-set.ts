@@ -1,0 +1,240 @@
+// Log rotation by period (issue 3 item 9, docs/ledger.md "Log rotation by period"): one log per UTC period,
+// each its own SQLite file <dataDir>/periods/<period>.sqlite with origin "<origin>/<period>", its own
+// checkpoints and per-meter index. The period of an entry is decided by the ledger's UTC clock when it is
+// appended (maybeRotate runs before every append and on every checkpoint tick). Rotation, all synchronous:
+//   1. the old log signs its final checkpoint (checkpointNow) and is marked closed (meta closed_at_ms);
+//   2. the new file gets its identity and, in batches, entry 0 — a PreviousLog record (protocol 0x16)
+//      committing the final checkpoint note — followed by the carried key state (period-carry.ts);
+//   3. the new log becomes current; the old file is reopened read-only for the period API.
+// Crash safety (kill -9 anywhere in 1–3): on start, a newest file that is not complete — empty with a
+// predecessor, or holding fewer than 1 + carried entries — is deleted and the rotation is done again; a closed
+// newest file is rotated out of at once. Signing is deterministic and a size has one checkpoint text, so the
+// redone rotation commits the same final checkpoint.
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import {
+  bytesEqual, decodePreviousLog, encodePreviousLog, fromHex, periodOf, periodOrigin, periodStartMs, periodUnitOf, toHex,
+  type LogPeriodUnit,
+} from '@meterseal/protocol';
+import { LedgerError } from './errors.js';
+import type { LedgerKeys } from './keys.js';
+import { LedgerLog } from './log.js';
+import { carriedCounterDeltas, carriedState } from './period-carry.js';
+import { SqliteStore, openSqliteStore } from './sqlite-store.js';
+
+export const PERIODS_DIR = 'periods';
+/** Carried entries per transaction (a crash between two leaves the new file incomplete: redone on start). */
+const CARRY_BATCH = 5000;
+
+export interface PeriodLog {
+  period: string;
+  origin: string;
+  path: string;
+  store: SqliteStore;
+  log: LedgerLog;
+}
+
+export interface PeriodInfo {
+  period: string;
+  origin: string;
+  closed: boolean;
+  /** Closed: the final tree size; current: the size now. */
+  size: bigint;
+  /** Closed periods: the final signed checkpoint. */
+  finalCheckpoint?: string;
+  closedAtMs?: number;
+}
+
+export interface PeriodSetOptions {
+  dataDir: string;
+  baseOrigin: string;
+  unit: LogPeriodUnit;
+  keys: Pick<LedgerKeys, 'publicKey' | 'noteSigner'>;
+  now: () => number;
+  logger: Logger;
+  /** Runs before the old log is closed (e.g. flushing counters into it). */
+  beforeRotate?: () => void;
+}
+
+const FILE = /^([0-9]{4}-[0-9]{2}(-[0-9]{2}(T[0-9]{2})?)?)\.sqlite$/;
+
+function removeDb(path: string): void {
+  for (const p of [path, `${path}-wal`, `${path}-shm`]) rmSync(p, { force: true });
+}
+
+export class PeriodLogSet {
+  current!: PeriodLog;
+  private readonly dir: string;
+  private readonly closedStores = new Map<string, SqliteStore>();
+  private nextBoundaryMs = 0;
+
+  private constructor(private readonly o: PeriodSetOptions) {
+    this.dir = join(o.dataDir, PERIODS_DIR);
+  }
+
+  /** Opens (recovering an interrupted rotation) or creates the set; rotates at once when the period has passed. */
+  static open(o: PeriodSetOptions): PeriodLogSet {
+    const set = new PeriodLogSet(o);
+    if (existsSync(join(o.dataDir, 'ledger.sqlite'))) {
+      throw new LedgerError('STORE_MISMATCH', `${o.dataDir} holds a single log (ledger.sqlite); rotation needs a data directory of period logs (migrating is not implemented)`);
+    }
+    mkdirSync(set.dir, { recursive: true });
+    set.recover();
+    return set;
+  }
+
+  /** Period ids with a file, oldest first. */
+  private files(): string[] {
+    return readdirSync(this.dir).map((n) => FILE.exec(n)?.[1]).filter((p): p is string => p !== undefined && periodUnitOf(p) !== undefined).sort();
+  }
+
+  private pathOf(period: string): string {
+    return join(this.dir, `${period}.sqlite`);
+  }
+
+  private openLog(period: string): PeriodLog {
+    const path = this.pathOf(period);
+    const origin = periodOrigin(this.o.baseOrigin, period);
+    const store = openSqliteStore(path);
+    try {
+      const o = store.getMeta('origin');
+      const k = store.getMeta('ledger_public_key');
+      if (o === undefined && k === undefined && store.treeSize() === 0n) {
+        store.setMeta('origin', origin);
+        store.setMeta('ledger_public_key', toHex(this.o.keys.publicKey));
+      } else if (o !== origin || k === undefined || !bytesEqual(fromHex(k), this.o.keys.publicKey)) {
+        throw new LedgerError('STORE_MISMATCH', `${path}: origin "${o}" and key ${k} are not "${origin}" and ${toHex(this.o.keys.publicKey)}`);
+      }
+      return { period, origin, path, store, log: new LedgerLog(store, origin, this.o.keys.noteSigner) };
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+  }
+
+  /** True when the newest file holds a complete log (its entry 0 and every carried entry). */
+  private complete(p: PeriodLog, hasPredecessor: boolean): boolean {
+    const size = p.store.treeSize();
+    if (size === 0n) return !hasPredecessor;
+    const first = p.store.getEntry(0n);
+    if (!hasPredecessor) return true;
+    if (!first) return false;
+    try {
+      return size >= 1n + decodePreviousLog(first).carried;
+    } catch {
+      throw new LedgerError('STORE_CORRUPT', `${p.path}: entry 0 is not a PreviousLog record`);
+    }
+  }
+
+  private recover(): void {
+    let files = this.files();
+    while (files.length > 0) {
+      const newest = files[files.length - 1]!;
+      const p = this.openLog(newest);
+      if (this.complete(p, files.length > 1)) {
+        this.current = p;
+        break;
+      }
+      this.o.logger.warn({ period: newest }, 'an interrupted rotation left an incomplete period log; removing it and rotating again');
+      p.store.close();
+      removeDb(p.path);
+      files = files.slice(0, -1);
+    }
+    const nowMs = this.o.now();
+    if (files.length === 0) {
+      this.current = this.openLog(periodOf(nowMs, this.o.unit)); // the first period: no entry 0
+    }
+    this.current.log.latestCheckpoint(); // a signed checkpoint exists from the start, even for an empty log
+    this.setBoundary();
+    if (this.current.store.getMeta('closed_at_ms') !== undefined || nowMs >= this.nextBoundaryMs) this.rotate(nowMs);
+  }
+
+  /** The first instant (UTC ms) whose period, in the configured unit, comes after the current period. */
+  private setBoundary(): void {
+    const start = periodStartMs(this.current.period, periodUnitOf(this.current.period)!);
+    const later = (ms: number): boolean => periodOf(ms, this.o.unit) > this.current.period;
+    const MONTH_BOUND = 32 * 86_400_000; // no period is longer
+    let lo = start;
+    let hi = start + MONTH_BOUND;
+    while (!later(hi)) (lo = hi), (hi += MONTH_BOUND);
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (later(mid)) hi = mid;
+      else lo = mid;
+    }
+    this.nextBoundaryMs = later(lo) ? lo : hi;
+  }
+
+  /** Rotates when the ledger's clock has reached the next period; true when it did. Cheap when it has not. */
+  maybeRotate(): boolean {
+    const nowMs = this.o.now();
+    if (nowMs < this.nextBoundaryMs) return false;
+    this.rotate(nowMs);
+    return true;
+  }
+
+  private rotate(nowMs: number): void {
+    const old = this.current;
+    const period = periodOf(nowMs, this.o.unit);
+    if (period <= old.period) {
+      throw new LedgerError('STORE_MISMATCH', `the ledger clock (${new Date(nowMs).toISOString()}) is in period ${period}, not after the closed log ${old.period}`);
+    }
+    this.o.beforeRotate?.();
+    const final = old.log.checkpointNow(); // 1. the final checkpoint (deterministic: a size has one text)
+    if (old.store.getMeta('closed_at_ms') === undefined) old.store.setMeta('closed_at_ms', String(nowMs));
+    const closedAtMs = BigInt(old.store.getMeta('closed_at_ms')!);
+    const carry = carriedState(old.store);
+    removeDb(this.pathOf(period)); // never a complete log: recover() would have made it current
+    const next = this.openLog(period); // 2. identity, then entry 0 and the carried entries
+    try {
+      const entry0 = encodePreviousLog({ origin: next.origin, closedAtMs, carried: BigInt(carry.count), checkpoint: final.note });
+      next.log.appendBatch([{ entry: entry0, effect: { kind: 'previous-log' } }]);
+      for (const batch of carry.batches(CARRY_BATCH)) {
+        next.log.appendBatch(batch.map((c) => ({ entry: c.entry, effect: c.effect })));
+        next.store.addCounters(carriedCounterDeltas(batch));
+      }
+      next.log.checkpointNow();
+    } catch (err) {
+      next.store.close();
+      throw err;
+    }
+    this.current = next; // 3.
+    old.store.close();
+    this.setBoundary();
+    this.o.logger.info({ closed: old.period, finalSize: final.size.toString(), opened: period, carried: carry.count }, 'log rotated');
+  }
+
+  /** A closed period's store, read-only (opened on first use and kept). */
+  closedStore(period: string): SqliteStore | undefined {
+    if (period === this.current.period || !this.files().includes(period)) return undefined;
+    let s = this.closedStores.get(period);
+    if (!s) {
+      s = openSqliteStore(this.pathOf(period), { readonly: true });
+      this.closedStores.set(period, s);
+    }
+    return s;
+  }
+
+  /** Every period, oldest first, the current one last. */
+  periods(): PeriodInfo[] {
+    return this.files().map((period) => {
+      const origin = periodOrigin(this.o.baseOrigin, period);
+      if (period === this.current.period) return { period, origin, closed: false, size: this.current.store.treeSize() };
+      const s = this.closedStore(period)!;
+      const cp = s.getCheckpoint();
+      const closedAt = s.getMeta('closed_at_ms');
+      return {
+        period, origin, closed: true, size: cp?.size ?? s.treeSize(),
+        ...(cp ? { finalCheckpoint: cp.note } : {}),
+        ...(closedAt !== undefined ? { closedAtMs: Number(closedAt) } : {}),
+      };
+    });
+  }
+
+  close(): void {
+    for (const s of this.closedStores.values()) s.close();
+    this.closedStores.clear();
+    this.current.store.close();
+  }
+}
