@@ -6,7 +6,7 @@ import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import {
-  LedgerTopics, countWitnesses, encodeAnchor, encodeDelivery, encodeReading, encodeSigned, fromHex, keyId, openInclusionPromise,
+  LedgerTopics, VERIFY_CHECKS, checkReading, countWitnesses, encodeAnchor, encodeDelivery, encodeReading, encodeSigned, fromHex, keyId, openInclusionPromise,
   parseCosignatureVerifierKey, parseNote, parseTrustFile, readingHash, signRecord, verifyReading, type Reading,
 } from '@meterseal/protocol';
 import { startWitness } from '@meterseal/witness';
@@ -97,6 +97,8 @@ t.test('promises, duplicates, conflicts, receipts with a witness quorum, and cos
   const v = verifyReading({ delivery: r5.delivery, receipt: body, trust });
   t.equal(v.leafIndex.toString(), ack.leafIndex);
   t.equal(v.witnesses, 1);
+  t.equal(v.keyStatus, 'proven', "the receipt's key-status section verifies against the cosigned checkpoint's index");
+  t.same(checkReading({ delivery: r5.delivery, receipt: body, trust }).checks.map((c) => `${c.status} ${c.name}`), VERIFY_CHECKS.map((n) => `pass ${n}`), 'every named check passes');
   t.throws(() => verifyReading({ delivery: other.delivery, receipt: body, trust }), { code: 'CHECK_ANCHOR' }, 'not a receipt for the other reading');
 
   // 5. the same over MQTT (the agent's `receipt` request)
@@ -126,7 +128,9 @@ t.test('promises, duplicates, conflicts, receipts with a witness quorum, and cos
   t.equal(parseNote(after).text, parseNote(served).text, 'the same checkpoint as before the restart');
   const again2 = await getJson(`${second.ledger.httpUrl}/receipt?meter=M-1&seq=5`);
   t.equal(again2.status, 200);
-  t.equal(verifyReading({ delivery: r5.delivery, receipt: again2.body, trust }).witnesses, 1, 'and receipts still reach the quorum');
+  const v2 = verifyReading({ delivery: r5.delivery, receipt: again2.body, trust });
+  t.equal(v2.witnesses, 1, 'and receipts still reach the quorum');
+  t.equal(v2.keyStatus, 'proven', 'with a key-status section at the stored checkpoint size');
 });
 
 t.test('config: the quorum cannot exceed the configured witnesses', async (t) => {
