@@ -96,7 +96,7 @@ export function buildHttp(d: HttpDeps) {
   if (d.airgapEvents) registerAirgapEventRoutes(app, d.airgapEvents);
   registerTileRoutes(app, d.store); // GET /tile/<L>/<N>[.p/<W>] and /tile/entries/<N>[.p/<W>], c2sp.org/tlog-tiles
   registerMeterIndexRoutes(app, { store: d.store, log: d.log, served }); // GET /v1/index, /v1/index/proof, /v1/meter/node, /v1/meter/range
-  if (d.periods && d.receipts) registerPeriodRoutes(app, { periods: d.periods.set, signer: d.periods.signer, receipts: d.receipts, served }); // GET /periods, /period/<id>/…
+  if (d.periods && d.receipts) registerPeriodRoutes(app, { periods: d.periods.set, signer: d.periods.signer, receipts: d.receipts, served, logger: d.logger, maxRangePerRequest: d.maxRangePerRequest }); // GET /periods, /period/<id>/…
 
   app.get('/v1/meters', async (req) => {
     onlyParams(req.query as Query, []);

@@ -7,11 +7,16 @@
 //   GET /period/<id>/link                 entry 0 and its inclusion proof against that checkpoint: one
 //                                         PeriodLink of protocol verifyPeriodChain (base64)
 //   GET /period/<id>/receipt?meter&seq    a receipt for a reading anchored in that period
+//   GET /period/<id>/v1/…                 the rest of the query API (index, meter tree nodes and ranges, anchors,
+//                                         inclusion and consistency proofs, meters, stats) of that period's log,
+//                                         answered by an instance of the API built on that log (buildHttp)
 import type {
   FastifyBaseLogger, FastifyInstance, FastifyReply, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault,
 } from 'fastify';
 import { periodUnitOf, toBase64, type NoteSigner } from '@meterseal/protocol';
+import type { Logger } from 'pino';
 import { Rejection } from './errors.js';
+import { buildHttp } from './http.js';
 import { LedgerLog } from './log.js';
 import type { PeriodLogSet } from './period-set.js';
 import { receiptFor, type ReceiptDeps } from './receipt.js';
@@ -24,6 +29,8 @@ export interface PeriodRoutesDeps {
   receipts: ReceiptDeps;
   /** The served form of the current period's checkpoint (with witness cosignatures). */
   served(cp: { size: bigint; note: string }): string;
+  logger: Logger;
+  maxRangePerRequest: number;
 }
 
 const METER = /^[A-Za-z0-9._-]{1,64}$/;
@@ -57,6 +64,31 @@ export function registerPeriodRoutes<L extends FastifyBaseLogger>(
     return period(id) ?? notFound(reply, 'UNKNOWN_PERIOD', `this ledger has no log for period ${id}`);
   };
   const isCurrent = (id: string): boolean => id === d.periods.current.period;
+
+  // the API of one period's log, not listening: requests are handed to it with inject()
+  const apis = new Map<string, ReturnType<typeof buildHttp>>();
+  const apiOf = (id: string, p: ReceiptDeps): ReturnType<typeof buildHttp> => {
+    const key = isCurrent(id) ? '(current)' : id;
+    let api = apis.get(key);
+    if (!api) {
+      const counters = (): Record<string, number> => p.store.counters();
+      api = buildHttp({
+        store: p.store, log: p.log, receipts: p, maxRangePerRequest: d.maxRangePerRequest, logger: d.logger,
+        ...(isCurrent(id) ? { witnesses: { attach: (cp) => d.served(cp) } } : {}),
+        stats: () => ({
+          treeSize: Number(p.store.treeSize()), anchored: counters()['anchored'] ?? 0, registrations: counters()['registrations'] ?? 0,
+          authPassed: counters()['auth.passed'] ?? 0, authFailed: counters()['auth.failed'] ?? 0, bindings: counters()['bindings'] ?? 0,
+          rejected: {}, witnesses: { cosigned: 0, refused: 0, failed: 0 },
+        }),
+      });
+      apis.set(key, api);
+    }
+    return api;
+  };
+  app.addHook('onClose', async () => {
+    for (const api of apis.values()) await api.close();
+    apis.clear();
+  });
 
   app.get('/periods', async () => ({
     current: d.periods.current.period,
@@ -99,6 +131,15 @@ export function registerPeriodRoutes<L extends FastifyBaseLogger>(
       checkpoint: cp.note,
       ...(first ? { firstEntry: toBase64(first), firstEntryProof: p.log.inclusionProof(0n, cp.size).map(toBase64) } : {}), // RFC 9162 §2.1.3.1
     };
+  });
+
+  app.get('/period/:id/v1/*', async (req, reply) => {
+    const id = (req.params as { id: string }).id;
+    const p = lookup(reply, id);
+    if (!('store' in p)) return p;
+    const r = await apiOf(id, p).inject({ method: 'GET', url: req.url.slice(`/period/${id}`.length) });
+    for (const h of ['content-type', 'cache-control']) if (r.headers[h] !== undefined) reply.header(h, r.headers[h]);
+    return reply.code(r.statusCode).send(r.rawPayload);
   });
 
   app.get('/period/:id/receipt', async (req, reply) => {

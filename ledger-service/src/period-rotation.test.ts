@@ -92,6 +92,17 @@ t.test('hourly rotation: final checkpoint, entry 0, carried keys, closed periods
   t.equal((await fetch(`${ledger.httpUrl}/period/2026-11-21T11/checkpoint`)).status, 404, 'an unknown period is a 404');
   t.equal((await fetch(`${ledger.httpUrl}/period/yesterday/checkpoint`)).status, 400, 'a malformed period id is a 400');
 
+  // the rest of the query API of the closed log under its prefix: per-meter index, anchors, proofs
+  const idx = await get<{ checkpoint: string; treeSize: string; leaves: unknown[] }>(`${ledger.httpUrl}/period/${T12}/v1/index?start=0&count=10`);
+  t.equal(idx.status, 200);
+  t.equal(idx.body.checkpoint, closed.finalCheckpoint, 'the closed index is served with the final checkpoint');
+  t.equal(idx.body.leaves.length, 2, 'two meters in the closed period\'s index');
+  const anchors = await get<{ anchors: Array<{ seq: string }> }>(`${ledger.httpUrl}/period/${T12}/v1/anchors?meter=${M1.meterId}&from=0&to=10`);
+  t.same(anchors.body.anchors.map((a) => a.seq), ['1', '2'], 'the closed period\'s anchors');
+  const curAnchors = await get<{ anchors: Array<{ seq: string }> }>(`${ledger.httpUrl}/period/${T13}/v1/anchors?meter=${M1.meterId}&from=0&to=10`);
+  t.same(curAnchors.body.anchors.map((a) => a.seq), ['3'], 'the current period under its prefix too');
+  t.equal((await fetch(`${ledger.httpUrl}/period/${T12}/v1/proof/inclusion?index=0&size=${sizeT12 + 1n}`)).status, 400, 'a size past the closed log is a 400');
+
   // a reading anchored in the closed period still has a receipt, proven against that log's final checkpoint
   t.equal((await fetch(`${ledger.httpUrl}/receipt?meter=${M1.meterId}&seq=2`)).status, 404, 'not in the current log');
   const rc = await get<unknown>(`${ledger.httpUrl}/period/${T12}/receipt?meter=${M1.meterId}&seq=2`);
