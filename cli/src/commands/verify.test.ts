@@ -1,6 +1,7 @@
 // `meterseal verify` as a real process: a reading anchored in a real ledger, its receipt (GET /receipt) and
-// the ledger's trust file (GET /v1/trust) written to files; exit 0 with "OK …" when everything checks, exit 1
-// with "FAIL <check>: …" naming the check when a file is tampered with. No network is used by the command.
+// the ledger's trust file (GET /v1/trust) written to files; one PASS line per named check and exit 0 with "OK …"
+// when everything checks, exit 1 with "FAIL <check>: …" naming the check when a file is tampered with; a receipt
+// without the key-status section fails unless --allow-unproven-key-status. No network is used by the command.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import {
   generateKeyPair, keyId, readingHash, signRecord, toBase64, toHex, type Reading,
 } from '@meterseal/protocol';
 import { startTestLedger } from '@meterseal/ledger-service/testing/harness';
-import { verifyFiles } from './verify.js';
+import { checkFiles, formatReport, verifyFiles } from './verify.js';
 
 const BIN = fileURLToPath(new URL('../../bin/meterseal.js', import.meta.url));
 
@@ -62,7 +63,8 @@ t.test('meterseal verify: OK for a genuine reading, FAIL <check> for each tamper
 
   const ok = await run(['verify', '--reading', reading, '--receipt', good, '--trust', trustFile]);
   t.equal(ok.code, 0, ok.stderr);
-  t.match(ok.stdout, /^OK reading M-1 seq 3 is in log meterseal\.local\/ledger at leaf \d+ under checkpoint size \d+/);
+  t.match(ok.stdout, /^PASS checkpoint-signature\nPASS witness-quorum\nPASS signature\nPASS inclusion\nPASS index-proof\nPASS key-bound\nPASS key-not-revoked\n/);
+  t.match(ok.stdout, /\nOK reading M-1 seq 3 is in log meterseal\.local\/ledger at leaf \d+ under checkpoint size \d+.*not revoked before it \(per-meter index proven\)\n$/);
   // in-process (the same function the command runs), to keep the number of processes small
   t.equal(verifyFiles({ reading: readingHex, receipt: good, trust: trustFile }).seq, 3n, 'the reading as hex text');
   t.throws(() => verifyFiles({ reading, receipt: f('r2.json', JSON.stringify({ ...receipt, seq: '4' })), trust: trustFile }), { code: 'CHECK_INPUT', message: /seq 4/ });
@@ -75,16 +77,35 @@ t.test('meterseal verify: OK for a genuine reading, FAIL <check> for each tamper
   h[5]! ^= 0x40;
   lines[hashAt] = toBase64(h);
   const cases: Array<[string, string[], RegExp]> = [
-    ['a proof hash', ['--receipt', f('r1.json', JSON.stringify({ ...receipt, anchorProof: lines.join('\n') }))], /^FAIL anchor-inclusion: /],
-    ['another ledger key in the trust file', ['--trust', f('t1.json', JSON.stringify({ ...trust, ledgerVerifierKey: encodeVerifierKey(ledger.origin, generateKeyPair().publicKey) }))], /^FAIL checkpoint: .*not signed/],
-    ['a witness quorum the checkpoint lacks', ['--trust', f('t2.json', JSON.stringify({ ...trust, witnesses: [encodeCosignatureVerifierKey('w.test/1', generateKeyPair().publicKey)], quorum: 1 }))], /^FAIL quorum: 0 of the trusted witnesses/],
-    ['a missing file', ['--receipt', join(dir, 'nope.json')], /^FAIL input: cannot read the receipt file/],
+    ['a proof hash', ['--receipt', f('r1.json', JSON.stringify({ ...receipt, anchorProof: lines.join('\n') }))], /^FAIL inclusion: the anchor's inclusion proof/m],
+    ['a witness quorum the checkpoint lacks', ['--trust', f('t2.json', JSON.stringify({ ...trust, witnesses: [encodeCosignatureVerifierKey('w.test/1', generateKeyPair().publicKey)], quorum: 1 }))], /^FAIL witness-quorum: 0 of the trusted witnesses/m],
   ];
+  // in-process (what the command prints, without a process each)
+  const otherKey = formatReport(checkFiles({ reading, receipt: good, trust: f('t1.json', JSON.stringify({ ...trust, ledgerVerifierKey: encodeVerifierKey(ledger.origin, generateKeyPair().publicKey) })) }), false);
+  t.equal(otherKey.code, 1);
+  t.match(otherKey.text, /^FAIL checkpoint-signature: .*not signed/m, 'another ledger key in the trust file');
+  t.match(otherKey.text, /^FAIL inclusion: not checked: the checkpoint signature did not verify/m, 'inclusion cannot be judged against an untrusted checkpoint');
+  t.same(formatReport(checkFiles({ reading, receipt: join(dir, 'nope.json'), trust: trustFile }), false), { text: `FAIL input: cannot read the receipt file ${join(dir, 'nope.json')}: ENOENT: no such file or directory, open '${join(dir, 'nope.json')}'\n`, code: 1 }, 'a missing file');
   for (const [what, override, expected] of cases) {
     const args: Record<string, string> = { '--reading': reading, '--receipt': good, '--trust': trustFile };
     args[override[0]!] = override[1]!;
     const r = await run(['verify', ...Object.entries(args).flat()]);
     t.equal(r.code, 1, `${what}: exit 1`);
     t.match(r.stdout, expected, `${what}: ${r.stdout.trim()}`);
+    t.match(r.stdout, /\nFAIL \d of 7 checks did not pass: /, `${what}: the verdict line`);
   }
+
+  // an older receipt without the key-status section: everything else passes, key status is NOT proven
+  t.ok(receipt.keyStatus, "the ledger's receipt has the section");
+  const { keyStatus: _, ...old } = receipt;
+  const oldFile = f('old.json', JSON.stringify(old));
+  const strict = await run(['verify', '--reading', reading, '--receipt', oldFile, '--trust', trustFile]);
+  t.equal(strict.code, 1, 'exit 1 by default');
+  t.match(strict.stdout, /^PASS checkpoint-signature\nPASS witness-quorum\nPASS signature\nPASS inclusion\nFAIL index-proof: key status NOT proven: the receipt has no key-status section/);
+  t.match(strict.stdout, /^FAIL key-not-revoked: key status NOT proven/m);
+  t.match(strict.stdout, /\nFAIL 3 of 7 checks did not pass: index-proof, key-bound, key-not-revoked \(--allow-unproven-key-status accepts/);
+  const lenient = await run(['verify', '--reading', reading, '--receipt', oldFile, '--trust', trustFile, '--allow-unproven-key-status']);
+  t.equal(lenient.code, 0, 'exit 0 with --allow-unproven-key-status');
+  t.match(lenient.stdout, /^UNPROVEN key-bound: key status NOT proven/m);
+  t.match(lenient.stdout, /\nOK reading M-1 seq 3 .*key status NOT proven \(the receipt has no key-status section\)\n$/);
 });
