@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import {
-  bytesEqual, decodeGapDelivery, gapReasonName, nativePublicKey, verifyRecordNative, type Gap, type GapDelivery,
+  bytesEqual, decodeGap, decodeGapDelivery, gapReasonName, nativePublicKey, verifyRecordNative, type Gap, type GapDelivery,
 } from '@meterseal/protocol';
 import { CollectorError, REJECTION_CODES, describe, type RejectionCode } from './errors.js';
 import type { ReplyTo, ResponseBody } from './intake.js';
@@ -60,14 +60,31 @@ export class GapStore {
     return 'stored';
   }
 
-  /** The verified gaps of one meter, ordered by firstSeq: seqs X..Y that are missing for a signed reason. */
+  /**
+   * The verified gaps of one meter, ordered by firstSeq: seqs X..Y that are missing for a signed reason. Values
+   * come from the stored record bytes (what was signed), not from the index columns beside them; a row whose
+   * bytes no longer decode is left out here (storedGaps shows it).
+   */
   explainedGaps(meterId: string): ExplainedGap[] {
+    return this.storedGaps(meterId).flatMap((r) => ('error' in r ? [] : [r]));
+  }
+
+  /** Every stored gap row of one meter, decoded from its record bytes, or why those bytes no longer decode. */
+  storedGaps(meterId: string): (ExplainedGap | { meterId: string; firstSeq: bigint; error: string })[] {
     const rows = this.#db.prepare(`SELECT * FROM gaps WHERE meter_id = ? ORDER BY first_seq`).all(meterId) as Record<string, unknown>[];
-    return rows.map((r) => ({
-      meterId: r.meter_id as string, firstSeq: r.first_seq as bigint, lastSeq: r.last_seq as bigint, fromMs: r.from_ms as bigint,
-      toMs: r.to_ms as bigint, reason: gapReasonName(Number(r.reason)), signer: r.signer as string, record: toBytes(r.record as Buffer),
-      keyId: toBytes(r.key_id as Buffer), signature: toBytes(r.signature as Buffer), receivedAt: r.received_at as string,
-    }));
+    return rows.map((r) => {
+      const record = toBytes(r.record as Buffer);
+      let g: Gap;
+      try {
+        g = decodeGap(record);
+      } catch (err) {
+        return { meterId, firstSeq: r.first_seq as bigint, error: `stored gap record no longer decodes: ${describe(err)}` };
+      }
+      return {
+        meterId: g.meterId, firstSeq: g.firstSeq, lastSeq: g.lastSeq, fromMs: g.fromMs, toMs: g.toMs, reason: gapReasonName(g.reason), signer: g.signer,
+        record, keyId: toBytes(r.key_id as Buffer), signature: toBytes(r.signature as Buffer), receivedAt: r.received_at as string,
+      };
+    });
   }
 
   count(): number {

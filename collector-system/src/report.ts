@@ -28,6 +28,57 @@ export interface ReportItem {
   delivered?: ReadingValues;
 }
 
+/**
+ * Seqs X..Y missing on the collector side and explained by a signed gap record (docs/protocol.md §12) whose
+ * anchor is proven in the ledger: the collector rebuilt the gap's anchor leaf (seq X, the delivery's key id,
+ * SHA-256 of the stored gap record) and it is the ledger's leaf at seq X of the meter's tree.
+ */
+export interface ExplainedItem {
+  meterId: string;
+  /** First missing seq (decimal); the gap record is anchored here. */
+  seq: string;
+  lastSeq: string;
+  outcome: 'explained';
+  /** GapReason name (SerialFailure, PowerLoss, DiskFull, BusTimeout). */
+  reason: string;
+  /** "" when the meter's own agent signed; else the gateway that holds the meter's keys. */
+  signer: string;
+  /** The interval without readings, UTC epoch ms (decimal). */
+  fromMs: string;
+  toMs: string;
+  /** SHA-256 of the gap record (hex): the hash the ledger's anchor at `seq` carries. */
+  ledgerHash: string;
+  detail: string;
+}
+
+/** Corrected register values as shown in a report (no raw bytes: nothing was read). */
+export interface CorrectedValues {
+  /** The correction's own seq (decimal), where it is anchored. */
+  seq: string;
+  agentTimeMs: string;
+  reason: string;
+  registers: { obis: string; value: string; scaler: number; unit: string }[];
+}
+
+/**
+ * A reading corrected by a signed Correction (docs/protocol.md §14) whose anchor is proven in the ledger. The
+ * original is untouched and still reconciled on its own; this shows its values with the correction's beside them.
+ */
+export interface AdjustedItem {
+  meterId: string;
+  /** The original reading's seq (decimal). */
+  seq: string;
+  outcome: 'adjusted';
+  /** The original reading's stored values; absent when it is not stored. */
+  collected?: ReadingValues;
+  /** SHA-256 of the original re-encoded from its stored values (hex). */
+  collectedHash?: string;
+  corrected: CorrectedValues;
+  /** SHA-256 of the correction record (hex): the hash the ledger's anchor at corrected.seq carries. */
+  ledgerHash: string;
+  detail?: string;
+}
+
 /** Per meter: readings expected from the configured interval against those received. */
 export interface MeterCompleteness {
   meterId: string;
@@ -40,6 +91,13 @@ export interface MeterCompleteness {
   lastReadingAt?: string;
   /** No reading for more than two intervals. */
   silent: boolean;
+  /**
+   * Seqs from 1 (or the range's first) to the highest known one without a stored reading or correction, split
+   * into those inside a proven gap record (explained) and the rest (unexplained). Present when the run had the
+   * gap store.
+   */
+  explainedMissing?: number;
+  unexplainedMissing?: number;
 }
 
 /** The collector as a witness of the ledger's log (witness.ts). */
@@ -83,6 +141,10 @@ export interface Report {
   silentMeters?: string[];
   /** What crossed the air gap: requests and bytes (requests and answers, headers included). */
   traffic?: { requests: number; bytes: number };
+  /** Missing seqs explained by proven gap records (not divergences), by meter, then seq. */
+  explained?: ExplainedItem[];
+  /** Readings shown adjusted by proven corrections (not divergences), by meter, then seq. */
+  adjusted?: AdjustedItem[];
 }
 
 /** The report as a JSON document. */
@@ -90,19 +152,22 @@ export function reportJson(report: Report): string {
   return `${JSON.stringify(report, null, 2)}\n`;
 }
 
-const CSV_COLUMNS = ['meterId', 'seq', 'outcome', 'collectedHash', 'ledgerHash', 'detail', 'collected', 'delivered'] as const;
+const CSV_COLUMNS = ['meterId', 'seq', 'outcome', 'collectedHash', 'ledgerHash', 'detail', 'collected', 'delivered', 'lastSeq', 'reason', 'signer', 'corrected'] as const;
 
 /** RFC 4180 field: quoted when it holds a comma, quote or line break; quotes doubled. */
 function csvField(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
-/** The report's items as CSV (RFC 4180, CRLF line ends), one row per divergence; values as JSON in their cells. */
+/**
+ * The report's items as CSV (RFC 4180, CRLF line ends): one row per divergence, then one per explained gap and one
+ * per adjusted reading; values as JSON in their cells.
+ */
 export function reportCsv(report: Report): string {
   const rows = [CSV_COLUMNS.join(',')];
-  for (const it of report.items) {
+  for (const it of [...report.items, ...(report.explained ?? []), ...(report.adjusted ?? [])]) {
     rows.push(CSV_COLUMNS.map((c) => {
-      const v = it[c];
+      const v = (it as Partial<Record<(typeof CSV_COLUMNS)[number], unknown>>)[c];
       return csvField(v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
     }).join(','));
   }

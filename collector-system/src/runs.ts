@@ -3,7 +3,7 @@
 // zero-padded text as in sqlite-schema.ts, so that text order is numeric order.
 import Database from 'better-sqlite3';
 import { CollectorError } from './errors.js';
-import type { Report } from './report.js';
+import type { AdjustedItem, ExplainedItem, Report } from './report.js';
 import { seqKey } from './sqlite-schema.js';
 import type { WitnessState, WitnessStateStore } from './witness.js';
 
@@ -19,6 +19,10 @@ CREATE TABLE IF NOT EXISTS reconcile_divergences (
   run_id TEXT NOT NULL REFERENCES reconcile_runs (id), meter_id TEXT NOT NULL, seq TEXT NOT NULL, outcome TEXT NOT NULL,
   collected_hash TEXT, ledger_hash TEXT, detail TEXT, collected TEXT, delivered TEXT,
   PRIMARY KEY (run_id, meter_id, seq, outcome)
+) STRICT;
+CREATE TABLE IF NOT EXISTS reconcile_annotations (
+  run_id TEXT NOT NULL REFERENCES reconcile_runs (id), meter_id TEXT NOT NULL, seq TEXT NOT NULL, outcome TEXT NOT NULL,
+  item TEXT NOT NULL, PRIMARY KEY (run_id, meter_id, seq, outcome, item)
 ) STRICT;
 CREATE TABLE IF NOT EXISTS witness_state (
   origin TEXT PRIMARY KEY, size TEXT NOT NULL, root BLOB NOT NULL, body TEXT NOT NULL, cosignature TEXT NOT NULL, cosigned_at TEXT NOT NULL
@@ -70,6 +74,9 @@ export class RunStore implements WitnessStateStore {
         ins.run(r.id, it.meterId, seqKey(BigInt(it.seq)), it.outcome, it.collectedHash ?? null, it.ledgerHash ?? null, it.detail ?? null,
           it.collected ? JSON.stringify(it.collected) : null, it.delivered ? JSON.stringify(it.delivered) : null);
       }
+      // explained gaps and adjusted readings are not divergences: kept apart, each item as its JSON
+      const note = this.#db.prepare('INSERT INTO reconcile_annotations (run_id, meter_id, seq, outcome, item) VALUES (?, ?, ?, ?, ?)');
+      for (const it of [...(r.explained ?? []), ...(r.adjusted ?? [])]) note.run(r.id, it.meterId, seqKey(BigInt(it.seq)), it.outcome, JSON.stringify(it));
     })();
   }
 
@@ -82,6 +89,17 @@ export class RunStore implements WitnessStateStore {
   divergences(runId: string): { meterId: string; seq: bigint; outcome: string }[] {
     return (this.#db.prepare('SELECT meter_id, seq, outcome FROM reconcile_divergences WHERE run_id = ? ORDER BY meter_id, seq').all(runId) as Row[])
       .map((x) => ({ meterId: x.meter_id as string, seq: BigInt(x.seq as string), outcome: x.outcome as string }));
+  }
+
+  /** A run's explained gaps and adjusted readings, ordered by meter, seq. */
+  annotations(runId: string): { explained: ExplainedItem[]; adjusted: AdjustedItem[] } {
+    const rows = this.#db.prepare('SELECT outcome, item FROM reconcile_annotations WHERE run_id = ? ORDER BY meter_id, seq, rowid').all(runId) as Row[];
+    const out: { explained: ExplainedItem[]; adjusted: AdjustedItem[] } = { explained: [], adjusted: [] };
+    for (const x of rows) {
+      if (x.outcome === 'explained') out.explained.push(JSON.parse(x.item as string) as ExplainedItem);
+      else if (x.outcome === 'adjusted') out.adjusted.push(JSON.parse(x.item as string) as AdjustedItem);
+    }
+    return out;
   }
 
   witnessState(origin: string): WitnessState | undefined {
