@@ -6,7 +6,8 @@
 // Each property also has a wall-clock budget (METERSEAL_FUZZ_TIME_LIMIT_MS, default 10 min when runs are
 // raised) so the long pass ends; tap's per-file timeout is lifted accordingly.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,6 +37,29 @@ if (files.length === 0) {
 const env = { ...process.env, METERSEAL_FUZZ_RUNS: process.env.METERSEAL_FUZZ_RUNS || '1000000' };
 // one file may hold several properties, each bounded by the time budget
 env.TAP_TIMEOUT = process.env.TAP_TIMEOUT || '0';
-console.error(`fuzz: ${files.length} files, METERSEAL_FUZZ_RUNS=${env.METERSEAL_FUZZ_RUNS}`);
+// every property appends {file, property, runs, interrupted, ms} here (fuzzParams in protocol/src/fuzz-runs.ts)
+env.METERSEAL_FUZZ_REPORT = process.env.METERSEAL_FUZZ_REPORT || join(tmpdir(), `meterseal-fuzz-${process.pid}.jsonl`);
+console.error(`fuzz: ${files.length} files, METERSEAL_FUZZ_RUNS=${env.METERSEAL_FUZZ_RUNS}, report ${env.METERSEAL_FUZZ_REPORT}`);
+const started = Date.now();
 const child = spawn(process.execPath, [join(root, 'scripts', 'run-tests.mjs'), ...files], { cwd: root, env, stdio: 'inherit' });
-child.on('close', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+child.on('close', (code, signal) => {
+  summary();
+  process.exit(code ?? (signal ? 1 : 0));
+});
+
+/** Runs and time per property, per file: what the pass actually did (a time budget may cut a property short). */
+function summary() {
+  if (!existsSync(env.METERSEAL_FUZZ_REPORT)) return;
+  const rows = readFileSync(env.METERSEAL_FUZZ_REPORT, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const lines = ['| fuzz file | properties | runs per property (min–max) | total runs | cut by time budget | seconds |', '| --- | --- | --- | --- | --- | --- |'];
+  const byFile = new Map();
+  for (const r of rows) byFile.set(r.file, [...(byFile.get(r.file) ?? []), r]);
+  for (const [file, rs] of [...byFile].sort()) {
+    const runs = rs.map((r) => r.runs);
+    const cut = rs.filter((r) => r.interrupted).length;
+    const ms = rs.reduce((s, r) => s + r.ms, 0);
+    lines.push(`| ${file} | ${rs.length} | ${Math.min(...runs)}–${Math.max(...runs)} | ${runs.reduce((a, b) => a + b, 0)} | ${cut} | ${(ms / 1000).toFixed(1)} |`);
+  }
+  lines.push('', `${rows.length} properties, ${rows.reduce((a, r) => a + r.runs, 0)} runs, ${((Date.now() - started) / 1000).toFixed(0)} s wall clock, METERSEAL_FUZZ_RUNS=${env.METERSEAL_FUZZ_RUNS}`);
+  console.error(`\n${lines.join('\n')}`);
+}

@@ -5,6 +5,9 @@
  *   METERSEAL_FUZZ_RUNS=1000000 node scripts/run-tests.mjs protocol/src/reading.fuzz.test.ts
  *   npm run fuzz            # every *.fuzz.test.ts at 10^6 runs per property
  */
+import { appendFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { inspect } from 'node:util';
 
 /** Runs per property: env `METERSEAL_FUZZ_RUNS` (a positive integer) when set, else `defaultRuns`. */
 export function fuzzRuns(defaultRuns: number): number {
@@ -34,9 +37,47 @@ export function fuzzTimeLimitMs(): number {
   return process.env['METERSEAL_FUZZ_RUNS'] ? 600_000 : 20_000;
 }
 
-/** fast-check parameters in one call: `fc.assert(prop, fuzzParams(300))`. */
-export function fuzzParams(defaultRuns: number): { numRuns: number; interruptAfterTimeLimit: number; markInterruptAsFailure: false } {
-  return { numRuns: fuzzRuns(defaultRuns), interruptAfterTimeLimit: fuzzTimeLimitMs(), markInterruptAsFailure: false };
+/** What fast-check hands a reporter (the fields used here; fast-check's RunDetails has more). */
+interface RunDetailsLike {
+  failed: boolean;
+  interrupted: boolean;
+  numRuns: number;
+  numSkips: number;
+  seed: number;
+  counterexample: unknown;
+  counterexamplePath: string | null;
+  errorInstance: unknown;
+}
+
+export interface FuzzParams {
+  numRuns: number;
+  interruptAfterTimeLimit: number;
+  markInterruptAsFailure: false;
+  reporter?: (details: RunDetailsLike) => void;
+}
+
+let propertyIndex = 0;
+
+/**
+ * fast-check parameters in one call: `fc.assert(prop, fuzzParams(300))`. With env `METERSEAL_FUZZ_REPORT=FILE`
+ * (scripts/fuzz.mjs sets it) each property also appends one JSON line to FILE — test file, property index,
+ * runs done, whether the time budget cut it short, wall-clock ms — and still fails exactly as fast-check would.
+ */
+export function fuzzParams(defaultRuns: number): FuzzParams {
+  const params: FuzzParams = { numRuns: fuzzRuns(defaultRuns), interruptAfterTimeLimit: fuzzTimeLimitMs(), markInterruptAsFailure: false };
+  const reportFile = process.env['METERSEAL_FUZZ_REPORT'];
+  if (!reportFile) return params;
+  const started = Date.now(); // fuzzParams is evaluated as fc.assert's argument: the property starts now
+  const index = propertyIndex++;
+  params.reporter = (d) => {
+    const line = { file: relative(process.cwd(), process.argv[1] ?? '?'), property: index, runs: d.numRuns, skips: d.numSkips, interrupted: d.interrupted, failed: d.failed, ms: Date.now() - started };
+    appendFileSync(reportFile, `${JSON.stringify(line)}\n`);
+    if (!d.failed) return;
+    const example = inspect(d.counterexample, { depth: 6, maxArrayLength: 64, breakLength: Infinity });
+    const cause = d.errorInstance instanceof Error ? d.errorInstance.message : String(d.errorInstance);
+    throw new Error(`Property failed after ${d.numRuns} tests { seed: ${d.seed}, path: ${JSON.stringify(d.counterexamplePath)} } Counterexample: ${example}: ${cause}`, { cause: d.errorInstance });
+  };
+  return params;
 }
 
 /** The mutations `mutateBytes` applies, chosen by `op % MUTATIONS.length`. */
