@@ -2,6 +2,7 @@ import t from 'tap';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Outbox } from './outbox.js';
 
 const payloads = (seq: bigint) => ({ anchor: new Uint8Array([1, Number(seq)]), delivery: new Uint8Array([2, Number(seq)]) });
@@ -48,4 +49,19 @@ t.test('key announcements wait for the collector acknowledgement and are stored 
   box.ackAnnouncement('aa');
   t.equal(box.pendingAnnouncements().length, 0);
   box.close();
+});
+
+t.test('an acknowledgement is visible to another connection at once, and readings stay synchronous=FULL', async (t) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'outbox-')), 'agent.sqlite');
+  const box = new Outbox(path);
+  t.teardown(() => box.close());
+  box.enqueue(payloads);
+  box.ack('ledger', 1n, '5');
+  const other = new Database(path, { readonly: true });
+  t.teardown(() => other.close());
+  t.same(other.prepare(`SELECT ledger_leaf FROM readings WHERE seq = 1`).get(), { ledger_leaf: '5' }, 'the ack is committed');
+  t.equal(box.syncLevel(), 2, 'the connection is back at FULL for the next reading');
+  box.ack('collector', 1n);
+  t.same(box.counts(), { readings: 1, ledgerAcked: 1, collectorAcked: 1 });
+  t.equal(box.syncLevel(), 2);
 });

@@ -85,9 +85,24 @@ export class Outbox implements OutboxQueue {
     return rows.map((r) => ({ seq: r.seq, payload: toBytes(r.payload) }));
   }
 
+  /**
+   * Marks an item acknowledged by one interface. Committed at once (other connections see it) but without an
+   * fsync of its own (synchronous=NORMAL; the next FULL commit carries it to disk): an acknowledgement lost in
+   * a power cut only sends the item again, which the ledger and the collector answer as a duplicate.
+   */
   ack(iface: Interface, seq: bigint, leafIndex?: string): void {
-    if (iface === 'ledger') this.db.prepare(`UPDATE readings SET ledger_leaf = ? WHERE seq = ?`).run(leafIndex ?? '', seq);
-    else this.db.prepare(`UPDATE readings SET collector_acked_at = ? WHERE seq = ?`).run(new Date().toISOString(), seq);
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      if (iface === 'ledger') this.db.prepare(`UPDATE readings SET ledger_leaf = ? WHERE seq = ?`).run(leafIndex ?? '', seq);
+      else this.db.prepare(`UPDATE readings SET collector_acked_at = ? WHERE seq = ?`).run(new Date().toISOString(), seq);
+    } finally {
+      this.db.pragma('synchronous = FULL'); // readings stay FULL: durable before they are sent
+    }
+  }
+
+  /** The connection's synchronous level (2 = FULL), for tests. */
+  syncLevel(): number {
+    return Number(this.db.pragma('synchronous', { simple: true }));
   }
 
   addAnnouncement(keyIdHex: string, payload: Uint8Array): void {
@@ -104,6 +119,12 @@ export class Outbox implements OutboxQueue {
 
   ackAnnouncement(keyIdHex: string): void {
     this.db.prepare(`UPDATE announcements SET collector_acked_at = ? WHERE key_id = ?`).run(new Date().toISOString(), keyIdHex);
+  }
+
+  /** The interface 2 payload (Delivery) stored at `seq`, or null: what a correction (correction.ts) refers to. */
+  deliveryAt(seq: bigint): Uint8Array | null {
+    const row = this.db.prepare(`SELECT delivery FROM readings WHERE seq = ?`).get(seq) as { delivery: Buffer } | undefined;
+    return row ? toBytes(row.delivery) : null;
   }
 
   counts(): OutboxCounts {

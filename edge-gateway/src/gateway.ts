@@ -229,6 +229,7 @@ export async function startGateway(input: GatewayConfigInput, deps: GatewayDeps)
       outbox: { ...store.commits },
     }),
     async close() {
+      if (closed) return;
       closed = true;
       polling = false;
       if (timer) clearTimeout(timer);
