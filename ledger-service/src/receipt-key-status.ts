@@ -7,7 +7,7 @@
 // committed root before it is served; on any mismatch the section is left out (the verifier then reports key
 // status as not proven) and a warning is logged.
 import {
-  INDEX_EXTENSION, MAX_KEY_EVENTS, buildKeyStatus, indexCommitment, indexInclusionProof, indexLeafHash, keyEventsRoot,
+  INDEX_EXTENSION, MAX_KEY_EVENTS, MemoryTree, buildKeyStatus, inclusionProof, indexCommitment, indexLeafHash, keyEventsRoot,
   meterLeafHash, parseCheckpointText, parseNote, rootOfLeaves, bytesEqual, type KeyEvent, type KeyStatusWire, type MeterIndexLeaf,
 } from '@meterseal/protocol';
 import type { LedgerDeps } from './handlers/context.js';
@@ -16,7 +16,7 @@ export type KeyStatusDeps = Pick<LedgerDeps, 'store' | 'log'> & Partial<Pick<Led
 
 const PAGE = 4096;
 const METER_ID = /^[A-Za-z0-9._-]{1,64}$/;
-const SIZES_KEPT = 8;
+const SIZES_KEPT = 4;
 /** Index leaves at past checkpoint sizes, per log: receipts against one quorum checkpoint share them. */
 const cache = new WeakMap<object, Map<bigint, IndexAt>>();
 
@@ -24,6 +24,8 @@ interface IndexAt {
   leaves: MeterIndexLeaf[];
   hashes: Uint8Array[];
   root: Uint8Array;
+  /** Every node of the index tree, built on the first proof: then each proof is O(log n), not O(n). */
+  tree?: MemoryTree;
 }
 
 /** The meter's key events in log order (as the store's index computes them: bindings and operator events). */
@@ -70,11 +72,17 @@ function meterIdsOf(entry: Uint8Array): string[] {
 
 /** The per-meter index (leaves, leaf hashes, root) at log size `size` (≤ the current size). */
 export function indexAt(d: KeyStatusDeps, size: bigint): IndexAt {
-  const now = d.log.index();
-  if (now.size === size) return { leaves: now.leaves, hashes: now.leafHashes, root: now.root };
   let perLog = cache.get(d.log);
   const hit = perLog?.get(size);
   if (hit) return hit;
+  if (!perLog) cache.set(d.log, (perLog = new Map()));
+  const keep = (at: IndexAt): IndexAt => {
+    perLog.set(size, at);
+    if (perLog.size > SIZES_KEPT) perLog.delete(perLog.keys().next().value!);
+    return at;
+  };
+  const now = d.log.index();
+  if (now.size === size) return keep({ leaves: now.leaves, hashes: now.leafHashes, root: now.root });
   const touched = new Set<string>();
   for (let i = size; i < now.size; i += BigInt(PAGE)) {
     const n = now.size - i < BigInt(PAGE) ? Number(now.size - i) : PAGE;
@@ -86,11 +94,17 @@ export function indexAt(d: KeyStatusDeps, size: bigint): IndexAt {
     if (past) leaves.push(past);
   }
   const hashes = leaves.map(indexLeafHash);
-  const at = { leaves, hashes, root: rootOfLeaves(hashes) }; // the order is the current index's: by meter id
-  if (!perLog) cache.set(d.log, (perLog = new Map()));
-  perLog.set(size, at);
-  if (perLog.size > SIZES_KEPT) perLog.delete(perLog.keys().next().value!);
-  return at;
+  return keep({ leaves, hashes, root: rootOfLeaves(hashes) }); // the order is the current index's: by meter id
+}
+
+/** RFC 9162 §2.1.3.1 inclusion path of index leaf `position`, from the cached tree of that index. */
+function indexPath(at: IndexAt, position: number): Uint8Array[] {
+  if (!at.tree) {
+    const tree = new MemoryTree();
+    for (const h of at.hashes) tree.append(h);
+    at.tree = tree;
+  }
+  return inclusionProof(at.tree, BigInt(position), BigInt(at.hashes.length));
 }
 
 /** The key-status section for `meterId` against the checkpoint `note` of log size `size`, or undefined (logged). */
@@ -101,7 +115,8 @@ export function keyStatusFor(d: KeyStatusDeps, meterId: string, cp: { size: bigi
   };
   if (!cp.note.includes(`\n${INDEX_EXTENSION} `)) return skip('the checkpoint commits no per-meter index');
   const committed = indexCommitment(parseCheckpointText(parseNote(cp.note).text));
-  const { leaves, hashes, root } = indexAt(d, cp.size);
+  const at = indexAt(d, cp.size);
+  const { leaves, root } = at;
   // RFC 9162 §2.1.1: the index root at that size must be the one the checkpoint commits, or the proof is useless
   if (BigInt(leaves.length) !== committed.meters || !bytesEqual(root, committed.root)) return skip('the index rebuilt at the checkpoint size does not match its meterseal-index/v1 line');
   const position = leaves.findIndex((l) => l.meterId === meterId);
@@ -114,5 +129,5 @@ export function keyStatusFor(d: KeyStatusDeps, meterId: string, cp: { size: bigi
     const entry = d.log.entry(e.leafIndex);
     return entry && { entry, index: e.leafIndex, proof: d.log.inclusionProof(e.leafIndex, cp.size) }; // RFC 9162 §2.1.3.1
   }).filter((r) => r !== undefined);
-  return buildKeyStatus({ indexLeaf: leaf, position: BigInt(position), indexPath: indexInclusionProof(hashes, position), checkpoint: cp.note, keyEvents: events, revocations });
+  return buildKeyStatus({ indexLeaf: leaf, position: BigInt(position), indexPath: indexPath(at, position), checkpoint: cp.note, keyEvents: events, revocations });
 }
