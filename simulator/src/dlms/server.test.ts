@@ -3,6 +3,7 @@
 // answers polled with RR), HLS-GMAC pass 3 with the Green Book vector, and hostile bytes.
 import t from 'tap';
 import fc from 'fast-check';
+import { fuzzParams } from '@meterseal/protocol';
 import { readFileSync } from 'node:fs';
 import { createPtyPair, socatAvailable } from '../pty.js';
 import { ByteCollector, closeSerial, openSerialClient, silentLog } from '../test-helpers.js';
@@ -59,7 +60,7 @@ t.test('hostile bytes into the simulator parsers give a value or a SimulatorErro
         if (!(err instanceof SimulatorError)) throw err;
       }
     }
-  }), { numRuns: 3000 });
+  }), fuzzParams(3000));
 });
 
 // ---- over a real pty --------------------------------------------------------------------------------------

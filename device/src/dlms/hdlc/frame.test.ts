@@ -1,5 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
+import { fuzzParams } from '@meterseal/protocol';
 import { serverAddress, clientAddress } from './address.js';
 import { DlmsError } from './errors.js';
 import { putFcs } from './fcs.js';
@@ -115,12 +116,12 @@ const onlyDlmsErrors = (bytes: Uint8Array) => {
 };
 
 t.test('property: parseFrame on arbitrary bytes throws only DlmsError', async (t) => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), onlyDlmsErrors), { numRuns: 2000 });
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), onlyDlmsErrors), fuzzParams(2000));
   // Bytes that get past the flag and format checks, to reach the address, HCS, FCS and control code.
   const framed = fc
     .tuple(fc.integer({ min: 0, max: 0xf }), fc.uint8Array({ maxLength: 60 }))
     .map(([f, body]) => Uint8Array.from([0x7e, 0xa0 | (f & 0x8), body.length + 2, ...body, 0x7e]));
-  fc.assert(fc.property(framed, onlyDlmsErrors), { numRuns: 2000 });
+  fc.assert(fc.property(framed, onlyDlmsErrors), fuzzParams(2000));
   // Captured frames with random bytes overwritten.
   const mutated = fc
     .tuple(fc.constantFrom(...allFrames.map((f) => f.bytes)), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }))
@@ -129,7 +130,7 @@ t.test('property: parseFrame on arbitrary bytes throws only DlmsError', async (t
       for (const [i, v] of edits) c[i % c.length] = v;
       return c;
     });
-  fc.assert(fc.property(mutated, onlyDlmsErrors), { numRuns: 2000 });
+  fc.assert(fc.property(mutated, onlyDlmsErrors), fuzzParams(2000));
   t.pass('no other exception escaped');
 });
 

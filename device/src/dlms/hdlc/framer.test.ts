@@ -1,5 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
+import { fuzzParams } from '@meterseal/protocol';
 import { clientAddress, serverAddress } from './address.js';
 import { putFcs } from './fcs.js';
 import { encodeFrame } from './frame.js';
@@ -36,7 +37,7 @@ t.test('property: split at random points, the stream yields exactly the captured
       const got = feed(new HdlcFramer(), stream, cuts);
       return JSON.stringify(got) === JSON.stringify(capturedHex);
     }),
-    { numRuns: 200 },
+    fuzzParams(200),
   );
   t.same(feed(new HdlcFramer(), stream, Array.from({ length: stream.length }, (_, i) => i)), capturedHex, 'byte by byte');
 });
@@ -48,7 +49,7 @@ t.test('a flag shared between consecutive frames (IEC 62056-46 §6.4.1.2)', asyn
       const got = feed(new HdlcFramer(), shared, cuts);
       return JSON.stringify(got) === JSON.stringify(capturedHex);
     }),
-    { numRuns: 100 },
+    fuzzParams(100),
   );
   const idle = concat([hex('7e7e7e'), captured[0]!, hex('7e7e'), captured[1]!]);
   t.same(feed(new HdlcFramer(), idle), capturedHex.slice(0, 2), 'idle flags between frames');
@@ -103,7 +104,7 @@ t.test('property: arbitrary garbage between the frames of a session; the frames 
       // Each real frame comes through; garbage could only add a frame if it held a valid FCS by chance.
       return frames.every((f) => got.includes(toHex(f)));
     }),
-    { numRuns: 300 },
+    fuzzParams(300),
   );
   t.pass('property held');
 });
@@ -135,7 +136,7 @@ t.test('property: arbitrary bytes never throw, and what waits is less than one m
       framer.resync();
       return true;
     }),
-    { numRuns: 300 },
+    fuzzParams(300),
   );
   t.pass('property held');
 });
