@@ -60,10 +60,13 @@ function rootOf(leaves: readonly CollectedLeaf[], from: number, to: number): Uin
  * tree described by `proven` (an index leaf proven against a verified checkpoint). With `seqs`, only that
  * range of seqs is compared and reported: the walk skips children whose seq bounds lie outside it (a ledger
  * lying about bounds can hide its own anchors there, never a collector reading: uncovered ones are unanchored).
+ * `wholeRoot` must be RFC 9162 §2.1.1 MTH of exactly `mine`'s leaf hashes (null if one is null).
  */
 export async function compareMeter(
   meterId: string, mine: readonly CollectedLeaf[], proven: MeterIndexLeaf | undefined, client: LedgerClient, signal?: AbortSignal,
   seqs?: { from: bigint; to: bigint },
+  /** MTH over all of `mine`, when the caller computed it with the leaves (rehash-core.ts): saves hashing it again here. */
+  wholeRoot?: Uint8Array | null,
 ): Promise<MeterCompare> {
   const out: MeterCompare = { verdicts: [], matchedInBulk: 0, requests: 0 };
   const covered = new Uint8Array(mine.length);
@@ -74,7 +77,7 @@ export async function compareMeter(
     return n;
   };
   const size = proven?.treeSize ?? 0n;
-  if (size > 0n && BigInt(mine.length) === size && bytesEqual(rootOf(mine, 0, mine.length) ?? new Uint8Array(0), proven!.treeRoot)) {
+  if (size > 0n && BigInt(mine.length) === size && bytesEqual((wholeRoot !== undefined ? wholeRoot : rootOf(mine, 0, mine.length)) ?? new Uint8Array(0), proven!.treeRoot)) {
     out.matchedInBulk = countInRange(0, mine.length); // the whole meter in one comparison, no request
     return out;
   }

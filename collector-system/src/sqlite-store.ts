@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { bytesEqual, encodeReading, type ClockSyncState, type Reading, type Unit } from '@meterseal/protocol';
 import { CollectorError } from './errors.js';
 import type { Report } from './report.js';
+import { leavesFromSqlite, prepareMeterQueries, type MeterLeaves, type MeterQueries } from './rehash-core.js';
 import { DDL, migrate, seqFromKey, seqKey } from './sqlite-schema.js';
 import type {
   CollectorStore, ConflictRecord, InsertOutcome, NewPending, NewReading, PendingDelivery, SessionKeyRecord, StoreCounts, StoredReading,
@@ -66,6 +67,8 @@ export class SqliteCollectorStore implements CollectorStore {
   readonly #db: Database.Database;
   readonly #s: Record<string, Database.Statement>;
   readonly #insertBatch: (batch: NewReading[]) => InsertOutcome[];
+  readonly #registerInserts = new Map<number, Database.Statement>();
+  #meterQueries: MeterQueries | undefined;
 
   constructor(path: string) {
     this.path = path;
@@ -87,7 +90,6 @@ export class SqliteCollectorStore implements CollectorStore {
       + 'record_version, meter_identity, meter_clock_deviation_min, meter_clock_status';
     this.#s = {
       insertReading: db.prepare(`INSERT OR IGNORE INTO readings (${readingCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      insertRegister: db.prepare(`INSERT INTO registers (meter_id, seq, idx, obis, value, scaler, unit, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       insertConflict: db.prepare(
         `INSERT OR IGNORE INTO conflicts (meter_id, seq, reading, key_id, signature, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
@@ -136,15 +138,29 @@ export class SqliteCollectorStore implements CollectorStore {
       r.version === 1 ? 1 : 2, r.meterIdentity, r.meterClockDeviationMin, r.meterClockStatus,
     );
     if (inserted.changes === 1) {
-      r.registers.forEach((g, idx) => {
-        s.insertRegister!.run(r.meterId, seq, idx, g.obis, g.value.toString(10), g.scaler, g.unit, buf(g.raw));
-      });
+      const n = r.registers.length;
+      if (n > 0) {
+        // all of a reading's registers in one multi-row INSERT: one statement step instead of one per register
+        const args: unknown[] = [];
+        r.registers.forEach((g, idx) => args.push(r.meterId, seq, idx, g.obis, g.value.toString(10), g.scaler, g.unit, buf(g.raw)));
+        this.#insertRegisters(n).run(args);
+      }
       return 'stored';
     }
     const existing = this.#readingRange(r.meterId, seq, seq, 1)[0];
     if (existing && this.#sameBytes(existing, item.bytes)) return 'duplicate';
     s.insertConflict!.run(r.meterId, seq, buf(item.bytes), buf(item.keyId), buf(item.signature), item.receivedAt);
     return 'conflict';
+  }
+
+  /** The prepared INSERT of `n` register rows (a reading has at most 64, docs/protocol.md §3). */
+  #insertRegisters(n: number): Database.Statement {
+    let st = this.#registerInserts.get(n);
+    if (st === undefined) {
+      st = this.#db.prepare(`INSERT INTO registers (meter_id, seq, idx, obis, value, scaler, unit, raw) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+      this.#registerInserts.set(n, st);
+    }
+    return st;
   }
 
   #sameBytes(stored: StoredReading, delivered: Uint8Array): boolean {
@@ -201,6 +217,16 @@ export class SqliteCollectorStore implements CollectorStore {
   async readings(meterId: string, fromSeq: bigint, toSeq: bigint, limit = 10_000): Promise<StoredReading[]> {
     if (toSeq < fromSeq) return [];
     return this.#readingRange(meterId, seqKey(fromSeq), seqKey(toSeq), limit);
+  }
+
+  /** One meter's readings re-encoded, re-hashed and made leaves on this thread (rehash-core.ts; rehash.ts uses workers). */
+  meterLeaves(meterId: string): MeterLeaves {
+    this.#meterQueries ??= prepareMeterQueries(this.#db);
+    try {
+      return leavesFromSqlite(this.#meterQueries, meterId);
+    } catch (cause) {
+      throw new CollectorError('STORE_FAILED', `could not read the readings of meter ${meterId}`, { cause });
+    }
   }
 
   async meters(): Promise<string[]> {

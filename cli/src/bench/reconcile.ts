@@ -7,12 +7,12 @@
 // Prints {readings, bytesAcrossGap, seconds, roundTripsToLocate}: a clean window (every meter root
 // matches), then one reading altered at rest and located (meter, seq) by walking the ledger's tree.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { startAirgap, type AuditRecord } from '@meterseal/airgap-controller';
-import { openSqliteStore, reconcileThroughAirgap, tamperStoredReadings, type NewReading, type Report } from '@meterseal/collector-system';
+import { REHASH_WORKER_THRESHOLD as WORKER_THRESHOLD, openSqliteStore, reconcileThroughAirgap, tamperStoredReadings, type NewReading, type Report } from '@meterseal/collector-system';
 import { LedgerLog, openSqliteStore as openLedgerStore, startHttp, type AppendRequest, type LedgerStats } from '@meterseal/ledger-service';
 import { encodeAnchor, encodeReading, encodeSigned, keyId, parseVerifierKey, readingHash } from '@meterseal/protocol';
 import { makeLedgerKey, makeReading } from '@meterseal/collector-system/testing/fixtures';
@@ -26,6 +26,8 @@ export const READINGS_PER_METER = 10_000;
 const BATCH = 5000;
 const FILLER_SIGNATURE = new Uint8Array(64).fill(0x5a);
 const RECEIVED_AT = '2026-11-21T12:00:00.000Z';
+/** Largest N for which the one-thread reference window is run too. */
+const REFERENCE_MAX = 2_000_000;
 
 const silent = pino({ level: 'silent' });
 
@@ -85,20 +87,33 @@ export const reconcileBench: Benchmark = {
       closers.add(() => http.close());
       const auditPath = join(dir, 'airgap', 'audit.jsonl');
       const airgap = await startAirgap(
-        { control: { host: '127.0.0.1', port: 0 }, relay: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: http.port }, auditLog: auditPath, maxWindowMs: 600_000 },
+        { control: { host: '127.0.0.1', port: 0 }, relay: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: http.port }, auditLog: auditPath, maxWindowMs: 3_600_000 },
         { log: silent },
       );
       closers.add(() => airgap.close());
       // readings are from 2026-11-21T12:00Z on, one a second: "now" a day later, interval 1 s: nothing pending
       const now = (): Date => new Date(1_795_262_400_000 + 86_400_000 + n * 1000);
-      const window = (reason: string): Promise<Report> =>
-        reconcileThroughAirgap({ store, airgap: airgap.controlAddress, verifier, reason, log: silent, maxMs: 600_000, reconcile: { now, intervalMs: 1000 } });
+      const window = (reason: string, rehashWorkers?: number): Promise<Report> =>
+        reconcileThroughAirgap({
+          store, airgap: airgap.controlAddress, verifier, reason, log: silent, maxMs: 3_600_000,
+          reconcile: { now, intervalMs: 1000, ...(rehashWorkers === undefined ? {} : { rehashWorkers }) },
+        });
 
       progress('reconcile: a clean window');
       const c0 = performance.now();
       const clean = await window('meterseal bench: clean window');
       const seconds = (performance.now() - c0) / 1000;
       if (clean.counts.matched !== n || clean.items.some((it) => it.outcome !== 'pending')) throw new Error(`the clean window did not match all ${n} readings: ${JSON.stringify(clean.counts)}`);
+
+      // the reference: the same clean window re-hashed on the calling thread (skipped above REFERENCE_MAX: it is slow)
+      let oneThreadSeconds: number | undefined;
+      if (n <= REFERENCE_MAX) {
+        progress('reconcile: the same clean window, re-hashed on the calling thread (reference)');
+        const o0 = performance.now();
+        const again = await window('meterseal bench: clean window, one thread', 0);
+        oneThreadSeconds = (performance.now() - o0) / 1000;
+        if (again.counts.matched !== n) throw new Error(`the one-thread clean window did not match all ${n} readings: ${JSON.stringify(again.counts)}`);
+      }
 
       progress('reconcile: one reading altered at rest, located');
       const [altered] = tamperStoredReadings(store, 1, () => 0.5);
@@ -109,7 +124,9 @@ export const reconcileBench: Benchmark = {
       if (located.counts.tampered !== 1 || item?.meterId !== altered!.meterId || item.seq !== String(altered!.seq)) {
         throw new Error(`the altered reading ${altered!.meterId}/${altered!.seq} was not located: ${JSON.stringify(located.items.slice(0, 3))}`);
       }
-      const [cleanBytes, locateBytes] = windowBytes(auditPath);
+      const audited = windowBytes(auditPath); // clean, [one-thread clean,] locate
+      const cleanBytes = audited[0];
+      const locateBytes = audited[oneThreadSeconds === undefined ? 1 : 2];
       await closers.closeAll();
       const perMeter = Math.ceil(n / k);
       return {
@@ -126,6 +143,8 @@ export const reconcileBench: Benchmark = {
           locateSeconds: Number(locateSeconds.toFixed(2)),
           prepareSeconds: Number(prepareSeconds.toFixed(1)),
           located: `${item.meterId}/${item.seq}`,
+          rehashWorkers: n >= WORKER_THRESHOLD ? Math.min(8, availableParallelism()) : 0,
+          ...(oneThreadSeconds === undefined ? {} : { oneThreadSeconds: Number(oneThreadSeconds.toFixed(2)) }),
         },
         figures: [
           compare(
@@ -138,6 +157,10 @@ export const reconcileBench: Benchmark = {
             { metric: 'readings per second', value: n / seconds, unit: 'readings/s' },
             'value ≤ 60 s for 10^7 readings',
           ),
+          ...(oneThreadSeconds === undefined ? [] : [compare(
+            { metric: 'clean window, re-hash on worker threads (readings/s)', value: n / seconds, unit: 'readings/s' },
+            { metric: 'same window re-hashed on the calling thread', value: n / oneThreadSeconds, unit: 'readings/s' },
+          )]),
           compare(
             { metric: 'round trips to locate one altered reading', value: located.traffic!.requests, unit: 'requests' },
             { metric: 'log2(readings per meter / 64) + 2 (index page + tree walk)', value: Math.ceil(Math.log2(Math.max(2, perMeter / 64))) + 2, unit: 'requests' },
