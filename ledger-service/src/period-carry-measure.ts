@@ -17,7 +17,7 @@ try {
   const keys = loadOrCreateKeys(dir, 'measure.test/ledger');
   const set = PeriodLogSet.open({ dataDir: dir, baseOrigin: 'measure.test/ledger', unit: 'month', keys, now: () => now, logger: pino({ level: 'silent' }) });
   const store = new RotatingStore(set);
-  const log = new RotatingLog(set, store, keys.noteSigner);
+  const log = new RotatingLog(set, store, keys.noteSigner, 'measure.test/ledger');
   const id = generateKeyPair().publicKey;
   for (let base = 0; base < meters; base += 2000) {
     const batch: PendingEntry[] = [];

@@ -29,7 +29,7 @@ export function openPeriodLedgerCore(config: LedgerConfig, logger: Logger, now: 
   try {
     publishKeys(config.dataDir, keys);
     const store = new RotatingStore(periods);
-    const log = new RotatingLog(periods, store, keys.noteSigner);
+    const log = new RotatingLog(periods, store, keys.noteSigner, config.origin);
     stats = new Stats(store);
     const deps: LedgerDeps = {
       config, store, log, keys, whitelist,

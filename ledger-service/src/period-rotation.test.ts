@@ -4,7 +4,7 @@
 // /period/<id>/…, receipts of closed periods still verify, and the chain of periods verifies.
 import t from 'tap';
 import {
-  decodePreviousLog, fromBase64, leafHash, openCheckpoint, parseReceipt, parseVerifierKey, verifyInclusion, verifyPeriodChain,
+  decodeIdentityCertificate, decodePreviousLog, fromBase64, fromHex, openInclusionPromise, sameLedgerOrigin, leafHash, openCheckpoint, parseReceipt, parseVerifierKey, verifyInclusion, verifyPeriodChain,
   type PeriodLink,
 } from '@meterseal/protocol';
 import { ManualClock, startTestLedger, tempDir, writeWhitelist } from './testing/harness.js';
@@ -54,6 +54,9 @@ t.test('hourly rotation: final checkpoint, entry 0, carried keys, closed periods
   clock.ms = Date.UTC(2026, 10, 21, 13, 0, 5); // past the boundary, by the ledger's UTC clock
   const a3 = (await m1.anchor(3n)).response;
   t.match(a3, { ok: true }, 'the meter bound in 12:00 anchors in 13:00 without binding again');
+  const promise = openInclusionPromise(fromHex(a3.promise as string), ledger.publicKey);
+  t.equal(promise.logOrigin, BASE, 'inclusion promises name the ledger (base origin), stable across periods');
+  t.equal(promise.leafIndex, 4n, '… with the leaf index in the current period\'s log');
 
   const list = await get<{ current: string; periods: Array<{ period: string; origin: string; closed: boolean; size: string; finalCheckpoint?: string; closedAt?: string }> }>(`${ledger.httpUrl}/periods`);
   t.equal(list.status, 200);
@@ -120,7 +123,10 @@ t.test('hourly rotation: final checkpoint, entry 0, carried keys, closed periods
   // key state across the boundary: a binding below a seq anchored in the closed period is refused
   t.match(await m1.authenticate(), { ok: true });
   t.match(await m1.bind(2n), { ok: false, error: { code: 'BAD_FIRST_SEQ' } }, 'maxAnchoredSeq looks into the closed period');
-  t.match(await m2.register(), { ok: true }, 'the carried registration answers a re-registration');
+  const again = await m2.register();
+  t.match(again, { ok: true }, 'the carried registration answers a re-registration');
+  t.equal(decodeIdentityCertificate(fromHex(again.certificate as string)).logOrigin, BASE, 'certificates name the base origin');
+  t.ok(sameLedgerOrigin(BASE, cur.origin), 'a verifier pinning the base origin accepts the period checkpoints');
 
   const stats = ledger.stats();
   t.match(stats, { registrations: 2, anchored: 3 }, 'counters add up over periods; carried copies are not new registrations');

@@ -25,8 +25,9 @@ t.test('a rotation carries registrations, operator events and the latest binding
   const set = PeriodLogSet.open({ dataDir, baseOrigin: 'unit.test/ledger', unit: 'month', keys, now: clock.now, logger: pino({ level: 'silent' }) });
   const store = new RotatingStore(set);
   t.teardown(() => store.close());
-  const log = new RotatingLog(set, store, keys.noteSigner);
-  t.equal(log.origin, 'unit.test/ledger/2026-11');
+  const log = new RotatingLog(set, store, keys.noteSigner, 'unit.test/ledger');
+  t.equal(log.origin, 'unit.test/ledger', 'the log\'s name is the base origin (certificates, promises)');
+  t.equal(set.current.origin, 'unit.test/ledger/2026-11', 'its checkpoints name the period');
 
   const e = (s: string): Uint8Array => utf8.encode(s);
   log.append(e('reg A'), reg('A')); // 0
@@ -42,7 +43,7 @@ t.test('a rotation carries registrations, operator events and the latest binding
 
   clock.ms = Date.UTC(2026, 11, 1, 0, 0, 0); // the first millisecond of December, UTC
   const idx = log.append(e('auth A 3'), { kind: 'auth', meterId: 'A', passed: false, atMs: 4 });
-  t.equal(log.origin, 'unit.test/ledger/2026-12', 'the append went to the new period');
+  t.equal(set.current.origin, 'unit.test/ledger/2026-12', 'the append went to the new period');
   const first = decodePreviousLog(log.entry(0n)!);
   t.equal(first.carried, 4n, 'reg A, reg R, the latest binding of A, the revocation of R');
   t.equal(idx, 5n, 'after entry 0 and the carried entries');

@@ -100,9 +100,13 @@ export class RotatingStore implements LedgerStore {
  * origin in its certificate are read from the log it is appended to).
  */
 export class RotatingLog extends LedgerLog {
-  constructor(private readonly set: PeriodLogSet, store: RotatingStore, signer: NoteSigner) {
-    super(store, set.current.origin, signer);
-    Object.defineProperty(this, 'origin', { get: () => this.set.current.origin, enumerable: true });
+  /**
+   * `origin` is the ledger's base origin (config.origin): what identity certificates (`logOrigin`), inclusion
+   * promises and the trust file name, stable across periods. The checkpoints of each period name
+   * "<origin>/<period>" (set.current.origin); a verifier accepts those with protocol `sameLedgerOrigin`.
+   */
+  constructor(private readonly set: PeriodLogSet, store: RotatingStore, signer: NoteSigner, baseOrigin: string) {
+    super(store, baseOrigin, signer);
   }
 
   private get cur(): LedgerLog {

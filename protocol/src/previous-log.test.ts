@@ -5,7 +5,7 @@ import { noteSigner } from './note.js';
 import { signCheckpoint } from './checkpoint.js';
 import { EMPTY_ROOT } from './merkle/hashing.js';
 import {
-  decodePreviousLog, encodePreviousLog, periodOf, periodOfOrigin, periodOrigin, periodStartMs, periodUnitOf, previousCheckpointOf,
+  decodePreviousLog, encodePreviousLog, periodOf, sameLedgerOrigin, periodOfOrigin, periodOrigin, periodStartMs, periodUnitOf, previousCheckpointOf,
   PREVIOUS_LOG_TYPE, type PreviousLog,
 } from './previous-log.js';
 import { RecordType } from './record-types.js';
@@ -65,4 +65,8 @@ t.test('period ids are UTC and sort in time order', async (t) => {
   t.equal(periodOfOrigin('a.example/log', 'a.example/log'), undefined);
   t.equal(periodOfOrigin('a.example/log', 'a.example/log/x'), undefined);
   t.equal(periodOfOrigin('a.example/log', 'a.example/logger/2026-11'), undefined);
+  t.ok(sameLedgerOrigin('a.example/log', 'a.example/log'), 'the base itself');
+  t.ok(sameLedgerOrigin('a.example/log', 'a.example/log/2026-11-21T13'), 'a period log');
+  t.notOk(sameLedgerOrigin('a.example/log', 'a.example/log/other'), 'not a period id');
+  t.notOk(sameLedgerOrigin('a.example/log', 'b.example/log/2026-11'), 'another ledger');
 });

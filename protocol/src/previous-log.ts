@@ -69,6 +69,14 @@ export function periodOfOrigin(base: string, origin: string): string | undefined
   return periodUnitOf(p) ? p : undefined;
 }
 
+/**
+ * True when a checkpoint origin belongs to the ledger named `base`: `base` itself (a ledger without rotation) or
+ * one of its period logs "<base>/<period>". For verifiers that pin the ledger's origin (receipts, agents).
+ */
+export function sameLedgerOrigin(base: string, origin: string): boolean {
+  return origin === base || periodOfOrigin(base, origin) !== undefined;
+}
+
 function checkpointOf(note: string): Checkpoint {
   return parseCheckpointText(parseNote(note).text);
 }
