@@ -12,6 +12,7 @@ import {
 import { CorrectionStore } from './corrections.js';
 import { seqCompleteness } from './corrections-reconcile.js';
 import { adjustedSection, explainedSection } from './corrections-html.js';
+import { runPage } from './dashboard/pages.js';
 import { GapStore } from './gaps.js';
 import { reconcile } from './reconcile.js';
 import { reportCsv } from './report.js';
@@ -107,6 +108,9 @@ t.test('a gap anchored in the ledger explains its seqs; seqs the ledger anchored
   const csv = reportCsv(report).split('\r\n');
   t.ok(csv.some((l) => l.startsWith('M-G,11,explained,,') && l.includes(',15,PowerLoss,GW-7,')), 'the CSV export has the explained row');
   t.match(explainedSection(report).value, /<td>11\.\.15<\/td><td>PowerLoss<\/td>\s*<td>gateway GW-7<\/td>/);
+  const page = (await runPage(w.store, report)).value;
+  t.match(page, /<table id="explained">[\s\S]*11\.\.15[\s\S]*<\/table>/, 'the run page shows the explained section');
+  t.match(page, /<table id="completeness">[\s\S]*<td>M-G<\/td><td>\d+<\/td><td>15<\/td><td>5<\/td>\s*<td class="bad">2<\/td>/, 'and completeness, explained apart from unexplained');
 });
 
 t.test('without the gap record the same seqs are unexplained: the gap anchor at firstSeq is missing', async (t) => {
