@@ -75,6 +75,9 @@ class Upstream {
       clientId: `meterseal-gateway-fwd-${side}-${Math.random().toString(16).slice(2, 10)}`,
       // jittered, so that gateways cut off together do not all come back in the same second
       protocolVersion: 4, reconnectPeriod: 750 + Math.floor(Math.random() * 750), connectTimeout: 5000, clean: true,
+      // no table of 65,536 pre-made 2-byte Buffers for packet ids (mqtt-packet numbers.js; the switch is global,
+      // so aedes writes without it too): ~6 MB of heap saved, measured in the bench's heap snapshot
+      writeCache: false,
     });
     this.client.on('message', onAnswer);
     this.client.on('error', (err) => log.warn({ side, err: err.message }, 'upstream error'));
