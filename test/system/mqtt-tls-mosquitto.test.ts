@@ -11,7 +11,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
-import { CollectorTopics, LedgerTopics, bootstrapResponseTopic, responseTopic } from '@meterseal/protocol';
+import { CollectorTopics, LedgerTopics, bootstrapResponseTopic, gapTopic, responseTopic } from '@meterseal/protocol';
 import { BOOTSTRAP_CN, LEDGER_CN, MeterCa, mosquittoAclFile, startLedger } from '@meterseal/ledger-service';
 import { startAgent } from '@meterseal/device';
 import { countingSource, ledgerAnchors, waitUntil } from '../../edge-gateway/src/testing.js';
@@ -98,6 +98,8 @@ t.test('mosquitto with the ledger\'s meter CA: bootstrap, CN = meter id, PUBACK 
   t.equal(await pubCode(a, LedgerTopics.anchor('MA')), 0, 'meter A publishes to its own anchor topic');
   t.equal(await pubCode(a, LedgerTopics.anchor('MB')), 135, 'meter A publishing to meter B\'s anchor topic: PUBACK 135 (Not authorized)');
   t.equal(await pubCode(a, CollectorTopics.reading('MB')), 135, '... and to meter B\'s reading topic');
+  t.equal(await pubCode(a, gapTopic('MA')), 0, 'its own gap records (docs/protocol.md §12) are allowed');
+  t.equal(await pubCode(a, gapTopic('MB')), 135, 'another meter\'s gap topic is not');
 
   const boot = await open(files.bootstrapCert, files.bootstrapKey);
   t.equal(await pubCode(boot, LedgerTopics.register), 0, 'bootstrap may publish a registration');
