@@ -49,18 +49,10 @@ export function importPkcs8Pem(text: string, what: string): KeyObject {
   }
   return key;
 }
+/** PEM (RFC 7468 §2): base64 in 64-character lines between BEGIN and END labels. */
 export function pem(label: string, der: Uint8Array): string {
   const b64 = Buffer.from(der).toString('base64').replace(/.{1,64}/g, '$&\n');
   return `-----BEGIN ${label}-----\n${b64}-----END ${label}-----\n`;
-}
-
-/** The DER inside the first PEM block with this label (RFC 7468 §2). */
-export function unpem(text: string, label: string): Uint8Array {
-  const begin = `-----BEGIN ${label}-----`;
-  const start = text.indexOf(begin);
-  const end = text.indexOf(`-----END ${label}-----`, start + begin.length);
-  if (start < 0 || end < 0) throw new LedgerError('KEY_FILE_INVALID', `no ${label} PEM block`);
-  return new Uint8Array(Buffer.from(text.slice(start + begin.length, end).replace(/\s+/g, ''), 'base64'));
 }
 
 function name(cn: string): pkijs.RelativeDistinguishedNames {

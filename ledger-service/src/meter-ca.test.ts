@@ -51,6 +51,11 @@ t.test('first start makes the CA and service certificates; a restart reuses them
   const again = MeterCa.open({ dataDir: dir, hosts: ['127.0.0.1'], meterCertDays: 365, now: () => NOW });
   t.equal(again.caCertPem, ca.caCertPem, 'the same CA after a restart');
   t.equal(readFileSync(ca.files.serverCert, 'utf8'), server.toString(), 'service certificates are kept while valid');
+  MeterCa.open({ dataDir: dir, hosts: ['127.0.0.1', 'broker.example'], meterCertDays: 365, now: () => NOW });
+  const renamed = new X509Certificate(readFileSync(ca.files.serverCert));
+  t.equal(renamed.checkHost('broker.example'), 'broker.example', 'a newly configured host: the server certificate is reissued');
+  t.ok(renamed.verify(caX.publicKey), 'by the same CA');
+  t.equal(statSync(ca.files.serverKey).mode & 0o777, 0o600, 'its new key is 0600 too');
 });
 
 t.test('a CA key readable by group or others refuses to start', async (t) => {

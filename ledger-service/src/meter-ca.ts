@@ -10,10 +10,11 @@
 //                                             unregistered meters: it can reach only the registration topics
 import { mkdirSync, readFileSync, statSync, writeFileSync, renameSync, openSync, closeSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { isIP } from 'node:net';
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { LedgerError, Rejection } from './errors.js';
-import { checkCsr, exportPkcs8Pem, generateP256, importPkcs8Pem, pem, signCertificate, spkiOf, unpem, type CertTemplate } from './meter-ca-x509.js';
+import { checkCsr, exportPkcs8Pem, generateP256, importPkcs8Pem, pem, signCertificate, spkiOf, type CertTemplate } from './meter-ca-x509.js';
 
 export const BOOTSTRAP_CN = 'meterseal-bootstrap';
 export const LEDGER_CN = 'meterseal-ledger';
@@ -144,8 +145,9 @@ export class MeterCa {
       const cert = new X509Certificate(readFileSync(certPath, 'utf8'));
       const key = importPkcs8Pem(keyPem, keyPath);
       const caX = new X509Certificate(this.caCertPem);
-      if (cert.checkPrivateKey(key) && cert.verify(caX.publicKey) && Date.parse(cert.validTo) > this.now() + 30 * DAY) return;
-      this.o.log?.warn({ file: certPath }, 'service certificate not from this CA or near expiry; reissuing');
+      const namesAll = (t.hosts ?? []).every((h) => (isIP(h) ? cert.checkIP(h) : cert.checkHost(h)) !== undefined);
+      if (cert.checkPrivateKey(key) && cert.verify(caX.publicKey) && Date.parse(cert.validTo) > this.now() + 30 * DAY && namesAll) return;
+      this.o.log?.warn({ file: certPath }, 'service certificate not from this CA, near expiry or missing a configured host; reissuing');
       const kp = generateP256();
       writePublic(certPath, this.sign({ ...t }, spkiOf(kp.publicKey), days));
       writePublic(keyPath, exportPkcs8Pem(kp.privateKey), 0o600);
@@ -173,5 +175,3 @@ export class MeterCa {
     return { certificate, caCertificate: this.caCertPem, notAfter: new Date(new X509Certificate(certificate).validTo) };
   }
 }
-
-export { unpem };
