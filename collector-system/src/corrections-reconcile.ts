@@ -118,11 +118,14 @@ export class SideRecords {
   }
 
   /**
-   * The run's items for these records, after the comparison. `fresh`: agent times above it are newer than two
-   * intervals (pending, not unanchored). `seqs`: the run's seq range for this meter, if any. `missing`: the seqs
-   * the ledger anchored and the collector lacks.
+   * The run's items for these records, after the comparison. `received`: the seqs of the meter's stored readings.
+   * `original(seq)`: a stored reading (fetched only for proven corrections). `fresh`: agent times above it are newer
+   * than two intervals (pending, not unanchored). `seqs`: the run's seq range for this meter, if any. `missing`:
+   * the seqs the ledger anchored and the collector lacks.
    */
-  outcome(o: { stored: readonly StoredReading[]; bySeq: ReadonlyMap<bigint, StoredReading>; fresh: bigint; seqs?: { from: bigint; to: bigint }; missing: readonly bigint[] }): SideOutcome {
+  async outcome(o: {
+    received: readonly bigint[]; original: (seq: bigint) => Promise<StoredReading | undefined>; fresh: bigint; seqs?: { from: bigint; to: bigint }; missing: readonly bigint[];
+  }): Promise<SideOutcome> {
     const out: SideOutcome = { divergences: [], explained: [], adjusted: [], provenLeaves: 0, explainedMissing: 0, unexplainedMissing: 0 };
     const inRange = (s: bigint): boolean => o.seqs === undefined || (s >= o.seqs.from && s <= o.seqs.to);
     const meterId = this.meterId;
@@ -163,20 +166,19 @@ export class SideRecords {
           ledgerHash: toHex(e.hash),
           detail: `seqs ${e.seq}..${e.lastSeq} missing: ${e.reason}, signed by ${e.signer === '' ? "the meter's own agent" : `gateway ${e.signer}`}; the gap record's anchor is the ledger's leaf at seq ${e.seq}`,
         });
-      } else out.adjusted.push(this.#adjusted(e, o.bySeq));
+      } else out.adjusted.push(this.#adjusted(e, await o.original(e.correction.originalSeq)));
     }
     for (const e of this.#collisions) {
       if (!inRange(e.seq)) continue;
       const what = e.kind === 'gap' ? describeGap(e) : e.kind === 'correction' ? `correction of seq ${e.correction.originalSeq}` : e.what;
       out.divergences.push({ meterId, seq: e.seq.toString(10), outcome: 'conflict', detail: `a stored ${what} claims a seq that a stored reading or record already holds; it explains or corrects nothing` });
     }
-    Object.assign(out, seqCompleteness(o.stored.map((s) => s.reading.seq).concat(correctionSeqs), proven, o.missing, o.seqs));
+    Object.assign(out, seqCompleteness([...o.received, ...correctionSeqs], proven, o.missing, o.seqs));
     return out;
   }
 
-  #adjusted(e: CorrectionEntry, bySeq: ReadonlyMap<bigint, StoredReading>): AdjustedItem {
+  #adjusted(e: CorrectionEntry, original: StoredReading | undefined): AdjustedItem {
     const c = e.correction;
-    const original = bySeq.get(c.originalSeq);
     let originalHash: Uint8Array | null = null;
     try {
       originalHash = original ? readingHash(encodeReading(original.reading)) : null;
