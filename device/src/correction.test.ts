@@ -67,3 +67,16 @@ t.test('console arguments: registers and a reason after --, or USAGE naming what
   t.throws(() => parseCorrectionArgs(['12', '1.0.1.8.0.255=1.5,0,Wh', '--', 'x']), { code: 'USAGE' }, 'not an integer');
   t.throws(() => parseCorrectionArgs(['12', '--', 'x']), { code: 'USAGE' }, 'no register');
 });
+
+t.test('the console\'s signed `correct` command parses the line and asks the agent, whose seq it answers', async (t) => {
+  const { COMMANDS } = await import('./console/commands.js');
+  const spec = COMMANDS.get('correct')!;
+  t.ok(spec.privileged, 'a state-changing command: it runs only signed by a technician');
+  const asked: unknown[] = [];
+  const session = { agent: { correct: async (req: unknown) => (asked.push(req), 17n) } } as never;
+  t.same(await spec.run(['3', '1.0.1.8.0.255=99,0,Wh', '--', 'wrong', 'CT'], { session }), { seq: '17', originalSeq: '3' });
+  t.same(asked, [{ originalSeq: 3n, registers: [{ obis: '1.0.1.8.0.255', value: 99n, scaler: 0, unit: 'Wh' }], reason: 'wrong CT' }]);
+  await t.rejects(spec.run(['3', '1.0.1.8.0.255=99,0,Wh'], { session }), { code: 'USAGE' }, 'refused before the agent is asked');
+  t.equal(asked.length, 1);
+  await t.rejects(spec.run(['3', '1.0.1.8.0.255=99,0,Wh', '--', 'x'], { session: { agent: {} } as never }), { code: 'UNSUPPORTED' });
+});
