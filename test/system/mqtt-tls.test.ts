@@ -92,3 +92,30 @@ t.test('embedded broker over TLS: bootstrap, per-meter certificate, no-RTC agent
   c.end(true);
   t.match(refused, /^refused/, 'a client certificate from another CA is refused at TLS');
 });
+
+t.test('renewal: a certificate expiring within 30 days is replaced at the next registration (session-key rotation)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'meterseal-tls-renew-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const ledgerDir = join(dir, 'ledger');
+  mkdirSync(ledgerDir);
+  writeFileSync(join(ledgerDir, 'whitelist.json'), JSON.stringify({ meters: [{ meterId: 'TLS-R', customerAccount: 'ACC-R' }] }));
+  const ledger = await startLedger({ dataDir: ledgerDir, mqtt: { port: 0 }, http: { port: 0 }, meterCa: { enabled: true, meterCertDays: 10 } }, { log });
+  t.teardown(() => ledger.close());
+  const files = ledger.meterCa!;
+  const agentDir = join(dir, 'agent');
+  const agent = await startAgent({
+    dataDir: agentDir, meterId: 'TLS-R', customerAccount: 'ACC-R', intervalMs: 3_600_000, requestTimeoutMs: 10_000,
+    ledger: { url: ledger.mqttUrl, tls: { ca: files.caCert, bootstrapCert: files.bootstrapCert, bootstrapKey: files.bootstrapKey } },
+    collector: { url: `mqtt://127.0.0.1:${await freePort()}` },
+  }, { log, source: countingSource() });
+  t.teardown(() => agent.close());
+  await agent.enrolled;
+  const first = new X509Certificate(readFileSync(join(agentDir, 'tls-client.crt')));
+  await agent.rotateSessionKey();
+  const second = new X509Certificate(readFileSync(join(agentDir, 'tls-client.crt')));
+  t.not(second.serialNumber, first.serialNumber, 'a new certificate was issued and stored');
+  t.match(second.subject, /^CN=TLS-R$/m);
+  t.ok(second.checkPrivateKey((await import('node:crypto')).createPrivateKey(readFileSync(join(agentDir, 'tls-client.key')))), 'for the same TLS key');
+  await agent.readNow();
+  await waitUntil('the reading anchored after the renewal', () => (ledgerAnchors(ledgerDir).get('TLS-R')?.length ?? 0) >= 1, 30_000);
+});
