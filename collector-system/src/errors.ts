@@ -12,6 +12,7 @@ export const REJECTION_CODES = [
   'KEY_NOT_VALID_FOR_SEQ', // the session key's binding does not cover this reading's seq (§7)
   'BAD_SIGNATURE', // the delivery's signature does not verify over the rebuilt anchor (§4)
   'CONFLICT', // a different reading for a (meter, seq) that is already stored; recorded, never overwritten
+  'UNKNOWN_ORIGINAL', // a correction (§14) names a reading that is not stored, or whose stored values no longer hash to the named hash
   'BAD_CERTIFICATE', // the identity certificate is not signed by the trusted ledger key (§8)
   'BAD_BINDING', // the key binding is not signed by the certified identity key, or names another key
   'BAD_KEY', // a certified or bound public key fails assertAcceptablePublicKey (§2.3)

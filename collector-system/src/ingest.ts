@@ -6,7 +6,8 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { CollectorTopics, TOPIC_ROOT, isGapDelivery, responseTopic } from '@meterseal/protocol';
+import { CollectorTopics, TOPIC_ROOT, isCorrectionDelivery, isGapDelivery, responseTopic } from '@meterseal/protocol';
+import { correctionDelivery, type CorrectionStore } from './corrections.js';
 import { gapDelivery, type GapStore } from './gaps.js';
 import { CollectorError, describe } from './errors.js';
 import { Intake, type ReplyTo, type ResponseBody } from './intake.js';
@@ -26,6 +27,8 @@ export interface IngestOptions {
   maxPending: number;
   /** Where signed gap records go (gaps.ts); without it a gap is refused as a malformed reading. */
   gaps?: GapStore;
+  /** Where signed corrections go (corrections.ts); without it a correction is refused as a malformed reading. */
+  corrections?: CorrectionStore;
 }
 
 export interface IngestHandle {
@@ -120,6 +123,7 @@ export async function startIngest(o: IngestOptions): Promise<IngestHandle> {
     }
     if (isKeys) await intake.keyAnnouncement(meterId, payload, reply);
     else if (o.gaps && isGapDelivery(payload)) await gapDelivery({ store: o.store, gaps: o.gaps, stats: o.stats, log, respond }, meterId, payload, reply); // §12
+    else if (o.corrections && isCorrectionDelivery(payload)) await correctionDelivery({ store: o.store, corrections: o.corrections, stats: o.stats, log, respond }, meterId, payload, reply); // §14
     else await intake.delivery(meterId, payload, reply);
   }
 

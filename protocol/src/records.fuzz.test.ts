@@ -23,6 +23,8 @@ const binary: Array<[string, number, (b: Uint8Array) => unknown]> = [
   ['KeyAnnouncement', p.RecordType.KeyAnnouncement, p.decodeKeyAnnouncement],
   ['Gap', p.RecordType.Gap, p.decodeGap],
   ['GapDelivery', p.RecordType.Delivery, p.decodeGapDelivery],
+  ['Correction', p.RecordType.Correction, p.decodeCorrection],
+  ['CorrectionDelivery', p.RecordType.Delivery, p.decodeCorrectionDelivery],
   ['InclusionPromise', p.RecordType.InclusionPromise, p.decodeInclusionPromise],
   ['AirgapWindow', p.RecordType.AirgapWindow, p.decodeAirgapWindow],
   ['TechnicianCredential', p.RecordType.TechnicianCredential, p.decodeTechnicianCredential],

@@ -87,6 +87,8 @@ export function registerServices(program: Command): void {
           if (report.witness?.alarm) process.stdout.write(`WITNESS ALARM ${report.witness.alarm.code}: ${report.witness.alarm.message}\n`);
           if (report.silentMeters?.length) process.stdout.write(`silent meters: ${report.silentMeters.join(' ')}\n`);
           for (const it of report.items) process.stdout.write(`${it.outcome}\t${it.meterId}\t${it.seq}\n`);
+          for (const it of report.explained ?? []) process.stdout.write(`explained\t${it.meterId}\t${it.seq}..${it.lastSeq}\t${it.reason}\n`);
+          for (const it of report.adjusted ?? []) process.stdout.write(`adjusted\t${it.meterId}\t${it.seq}\tby seq ${it.corrected.seq}\n`);
         }
         process.exitCode = report.outcome === 'alarm' ? 3 : report.counts.tampered + report.counts.missing + report.counts.unanchored > 0 ? 2 : 0;
       } finally {

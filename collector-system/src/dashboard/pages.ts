@@ -2,6 +2,7 @@
 // rendered from their known fields plus any extra field the reconciliation adds, so a richer report shows up
 // without a change here.
 import type { CollectorStats } from '../stats.js';
+import { adjustedSection, completenessSection, explainedSection } from '../corrections-html.js';
 import type { CollectorStore, StoredReading } from '../store.js';
 import type { Report } from '../report.js';
 import { html, lineChart, type Html } from './html.js';
@@ -173,7 +174,8 @@ ${items.length === 0
   : html`<p class="bad">${items.length} divergences located${(report.items?.length ?? 0) > items.length ? ` (first ${items.length} shown)` : ''}:</p>
 <label>Kind <select id="kind-filter"><option value="">all</option>${kinds.map((k) => html`<option>${k}</option>`)}</select></label>
 <table id="divergences"><thead><tr><th>Meter</th><th>Seq</th><th>Kind</th><th>Collector side</th><th>Ledger side (anchored hash)</th><th>Detail</th></tr></thead>
-<tbody>${rows}</tbody></table>`}`;
+<tbody>${rows}</tbody></table>`}
+${explainedSection(report)}${adjustedSection(report)}${completenessSection(report)}`;
 }
 
 function witnessLine(report: Report): Html {

@@ -147,6 +147,11 @@ export async function startConsoleAgent(input: AgentLaunchConfigInput, deps: Age
       if (c && !closed) agent = await startAgent(c, deps);
       return identity.publicKey;
     }),
+    correct: async (req) => {
+      const a = agent;
+      if (!a) throw new ConsoleError('NOT_PROVISIONED', 'the agent is not running: provision and register first');
+      return a.correct(req);
+    },
     factoryReset: async () => serial(async () => {
       // Settings are already cleared. Readings not yet delivered belong to the old meter id: the outbox is
       // moved aside (never sent under a new id) and a new identity key is made.

@@ -2,6 +2,7 @@
 import { keyId, sha256, toHex, type TechnicianCredential } from '@meterseal/protocol';
 import { CLOCK_FLOOR_MS, ConsoleError, type ScopeTarget } from './guard.js';
 import type { ConsoleSession } from './session.js';
+import { parseCorrectionArgs } from '../correction.js';
 import type { ConsoleSettings } from './settings.js';
 
 export interface CommandContext {
@@ -114,6 +115,14 @@ export const COMMANDS: Map<string, CommandSpec> = new Map<string, CommandSpec>([
     const pub = await callAgent('key rotation', () => session.agent.rotateKey());
     return fingerprintOf(pub);
   } })],
+  ['correct', spec({ usage: 'correct <seq> <obis>=<value>,<scaler>,<unit> [...] -- <reason>', summary: 'sign a correction of reading <seq> at a new seq; the original stays (protocol §14)',
+    minArgs: 4, maxArgs: 64, privileged: true, targets: current, run: async (args, { session }) => {
+      const agent = session.agent;
+      if (!agent.correct) throw new ConsoleError('UNSUPPORTED', 'this agent cannot sign corrections');
+      const req = await callAgent('correction', async () => parseCorrectionArgs(args));
+      const seq = await callAgent('correction', () => agent.correct!(req));
+      return { seq: seq.toString(), originalSeq: req.originalSeq.toString() };
+    } })],
   ['factory-reset', spec({ usage: 'factory-reset', summary: 'forget all settings (needs confirm within 30 s)', privileged: true, targets: current, run: async (_, { session }) => {
     const ttl = session.opts.confirmTtlMs ?? 30_000;
     const token = toHex(session.random(4));

@@ -5,6 +5,7 @@ import { AuditLog } from './audit.js';
 import { COMMANDS, type CommandContext } from './commands.js';
 import { ConsoleError, TechnicianGuard } from './guard.js';
 import { decodeLine, excerpt, tokenize, MAX_LINE_BYTES, type FramedLine } from './line.js';
+import type { CorrectionRequest } from '../correction.js';
 import type { SettingsStore } from './settings.js';
 
 /** What the console needs from the agent (wired by the agent; fakes in tests). */
@@ -22,6 +23,8 @@ export interface ConsoleAgent {
   state?(): Record<string, unknown>;
   /** Extra work on factory reset beyond clearing settings (e.g. forget keys, outbox). */
   factoryReset?(): Promise<void>;
+  /** Signs and queues a correction of an earlier reading (docs/protocol.md §14); resolves with its seq. */
+  correct?(req: CorrectionRequest): Promise<bigint>;
 }
 
 export interface ConsoleOptions {
