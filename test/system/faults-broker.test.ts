@@ -2,7 +2,7 @@
 // and is killed and restarted (no persistence: sessions and queued messages are gone) several times while the
 // agents read. Afterwards every reading the agents produced is anchored exactly once and stored exactly once.
 import t from 'tap';
-import { drainAll, collectorRows, ledgerLeaves, mosquittoAvailable, outboxState, seedFromEnv, seededRng, seqRange, startStack } from './faults-harness.js';
+import { drainAll, collectorRows, fetchCheckpoint, ledgerLeaves, logAnchorLeaves, mosquittoAvailable, outboxState, seedFromEnv, seededRng, seqRange, startStack } from './faults-harness.js';
 import { waitUntil } from './harness.js';
 
 const RESTARTS = process.env.METERSEAL_LONG === '1' ? 20 : 4;
@@ -29,6 +29,9 @@ t.test(`${RESTARTS} mosquitto restarts: every reading anchored once and stored o
 
   const leaves = ledgerLeaves(s.ledger.dir);
   const { readings, conflicts } = collectorRows(s.collector.dir);
+  const treeSize = BigInt(((await (await fetch(`${s.ledgerHttp}/healthz`)).json()) as { treeSize: string }).treeSize);
+  await waitUntil('a checkpoint covering the whole tree', async () => (await fetchCheckpoint(s.ledgerHttp, s.ledger.dir)).size >= treeSize, 30_000);
+  const logLeaves = await logAnchorLeaves(s.ledgerHttp, treeSize); // the log itself, read through its tiles
   let total = 0;
   for (const [i, a] of s.agents.entries()) {
     const box = outboxState(s.agentDirs[i]!);
@@ -37,6 +40,7 @@ t.test(`${RESTARTS} mosquitto restarts: every reading anchored once and stored o
     t.ok(n > RESTARTS, `${a.meterId}: readings were taken across the restarts (${n})`);
     t.same(box.seqs, seqRange(n), `${a.meterId}: seqs 1..${n}, none skipped`);
     t.same(leaves.get(a.meterId), seqRange(n), `${a.meterId}: each reading anchored exactly once`);
+    t.same(logLeaves.get(a.meterId)?.slice().sort((x, y) => (x < y ? -1 : 1)), seqRange(n), `${a.meterId}: the log's leaves hold each seq exactly once`);
     t.same(readings.get(a.meterId), seqRange(n), `${a.meterId}: each reading stored exactly once`);
   }
   t.equal(conflicts, 0, 'the collector recorded no conflicting reading');

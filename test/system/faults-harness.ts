@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
-import { fromHex, openCheckpoint, parseVerifierKey, verifyConsistency, type Checkpoint } from '@meterseal/protocol';
+import {
+  RecordType, TILE_WIDTH, decodeAnchor, fromHex, openCheckpoint, parseEntryBundle, parseVerifierKey, splitSigned, tilePath, verifyConsistency, type Checkpoint,
+} from '@meterseal/protocol';
 import { startAgent, type AgentHandle } from '@meterseal/device';
 import { countingSource } from '../../edge-gateway/src/testing.js';
 import { fileURLToPath } from 'node:url';
@@ -289,4 +291,24 @@ export async function consistent(ledgerHttp: string, older: Checkpoint, newer: C
   if (!res.ok) throw new Error(`GET /v1/proof/consistency: HTTP ${res.status}`);
   const body = (await res.json()) as { proof: string[] };
   return verifyConsistency(older.size, newer.size, body.proof.map((h) => fromHex(h, 32)), older.root, newer.root);
+}
+
+/**
+ * The anchors among the first `size` leaves of the log as anyone reads them (c2sp.org/tlog-tiles entry bundles
+ * from GET /tile/entries/…, not the ledger's own index): meter -> seqs in leaf order, duplicates kept.
+ */
+export async function logAnchorLeaves(ledgerHttp: string, size: bigint): Promise<Map<string, bigint[]>> {
+  const out = new Map<string, bigint[]>();
+  const tw = BigInt(TILE_WIDTH);
+  for (let n = 0n; n * tw < size; n++) {
+    const width = Number(size - n * tw < tw ? size - n * tw : tw);
+    const res = await fetch(`${ledgerHttp}/${tilePath('entries', n, width)}`);
+    if (!res.ok) throw new Error(`GET ${tilePath('entries', n, width)}: HTTP ${res.status}`);
+    for (const entry of parseEntryBundle(new Uint8Array(await res.arrayBuffer()), width)) {
+      if (entry[0] !== RecordType.Anchor) continue;
+      const a = decodeAnchor(splitSigned(entry).record);
+      out.set(a.meterId, [...(out.get(a.meterId) ?? []), a.seq]);
+    }
+  }
+  return out;
 }

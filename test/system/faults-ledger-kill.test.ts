@@ -5,7 +5,7 @@
 // reading is anchored once and stored once.
 import t from 'tap';
 import {
-  collectorRows, consistent, drainAll, fetchCheckpoint, ledgerLeaves, mosquittoAvailable, outboxState, seedFromEnv, seededRng, seqRange, startStack,
+  collectorRows, consistent, drainAll, fetchCheckpoint, ledgerLeaves, logAnchorLeaves, mosquittoAvailable, outboxState, seedFromEnv, seededRng, seqRange, startStack,
 } from './faults-harness.js';
 import { waitUntil } from './harness.js';
 
@@ -52,9 +52,14 @@ t.test(`${KILLS} kill -9 of the ledger: nothing acknowledged is lost, the log st
 
   const leaves = ledgerLeaves(s.ledger.dir);
   const { readings, conflicts } = collectorRows(s.collector.dir);
+  const treeSize = BigInt(((await (await fetch(`${s.ledgerHttp}/healthz`)).json()) as { treeSize: string }).treeSize);
+  await waitUntil('a checkpoint covering the whole tree', async () => (await fetchCheckpoint(s.ledgerHttp, s.ledger.dir)).size >= treeSize, 30_000);
+  const final = await fetchCheckpoint(s.ledgerHttp, s.ledger.dir);
+  const logLeaves = await logAnchorLeaves(s.ledgerHttp, final.size); // the log itself, read through its tiles
   for (const [j, a] of s.agents.entries()) {
     const n = outboxState(s.agentDirs[j]!).seqs.length;
     t.same(leaves.get(a.meterId), seqRange(n), `${a.meterId}: all ${n} readings anchored, each once`);
+    t.same([...(logLeaves.get(a.meterId) ?? [])].sort((x, y) => (x < y ? -1 : 1)), seqRange(n), `${a.meterId}: the log's leaves hold each seq exactly once`);
     t.same(readings.get(a.meterId), seqRange(n), `${a.meterId}: all ${n} readings stored, each once`);
     t.match(a.stats().promises, { fulfilled: n, brokenPromises: 0 }, `${a.meterId}: every promise, including those given before a kill, fulfilled by a receipt`);
   }
