@@ -189,6 +189,25 @@ t.test('a correction anchored at its own seq shows the original adjusted with bo
   t.ok(reportCsv(report).split('\r\n').some((l) => l.startsWith('M-C,3,adjusted,')), 'the CSV export has the adjusted row');
 });
 
+t.test('a run whose only differences are proven gaps and corrections is clean', async (t) => {
+  const w = await world(t);
+  const meter = makeMeter('M-K', key, { firstSeq: 1n });
+  const sent = await readings(w, meter, [...range(1, 4), ...range(8, 9)]);
+  gap(w, meter, gapOf(meter, 5n, 7n));
+  correction(w, meter, {
+    meterId: 'M-K', seq: 10n, originalSeq: 2n, originalHash: sent.get(2n)!.hash, agentTimeMs: BASE + 10_000n, reason: 'estimate replaced by the meter\'s profile',
+    registers: [{ obis: '1.0.1.8.0.255', value: 7n, scaler: 3, unit: 'Wh' }], salt: new Uint8Array(16),
+  });
+  const report = await run(w, { now: () => new Date(Number(BASE) + 12_000), intervalMs: 60_000 }); // not silent
+  t.same(report.silentMeters, []);
+  t.equal(report.outcome, 'clean');
+  t.same(report.items, []);
+  t.equal(report.counts.matched, 6);
+  t.same([report.explained?.length, report.adjusted?.length], [1, 1]);
+  t.match(report.meters?.[0], { explainedMissing: 3, unexplainedMissing: 0 });
+  t.same(w.ledger.requests, ['/v1/index?start=0&count=10000'], 'the per-meter roots agree at once: gap and correction leaves are part of the collector\'s tree');
+});
+
 t.test('seqCompleteness: explained and unexplained missing seqs, clipped to a range', async (t) => {
   const gaps = [{ seq: 4n, lastSeq: 6n }, { seq: 10n, lastSeq: 1_000_009n }];
   t.same(seqCompleteness([1n, 2n, 3n, 7n], gaps, [], undefined), { explainedMissing: 1_000_003, unexplainedMissing: 2 });
