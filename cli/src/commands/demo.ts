@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { makeLogger } from '../logger.js';
-import { runDemo } from '../demo/run-demo.js';
 import { intArg } from './args.js';
 import { loadConfig } from '../config-file.js';
 import { z } from 'zod';
@@ -50,6 +49,7 @@ export function registerDemo(program: Command): void {
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
+      const { runDemo } = await import('../demo/run-demo.js'); // the whole system: loaded only when the demo runs
       const summary = await runDemo({
         meters: c.meters, intervalMs: c.intervalMs, durationS: c.durationS, tamper: c.tamper,
         reconcileEveryMs: c.reconcileEveryS * 1000, log, say, signal: ac.signal,

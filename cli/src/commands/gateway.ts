@@ -1,6 +1,5 @@
 // `meterseal gateway`: the edge gateway (data concentrator) as a service, like `meterseal agent`.
 import type { Command } from 'commander';
-import { GatewayConfig, startGateway } from '@meterseal/edge-gateway';
 import { loadConfig } from '../config-file.js';
 import { intArg } from './args.js';
 import { startSdNotify } from './gateway-notify.js';
@@ -31,6 +30,7 @@ export function registerGateway(program: Command): void {
     .option('--local-broker-port <port>', 'serve the local broker for self-signing meters on this port', intArg('--local-broker-port', 0, 65535))
     .addHelpText('after', '\nThe meters on the bus are listed in the config file: "meters": [{ "meterId", "customerAccount", "unitId" | "address" }].\nSee hardware/deploy/config/gateway.json and edge-gateway/README.md.')
     .action(async (o: GatewayOptions) => {
+      const { GatewayConfig, startGateway } = await import('@meterseal/edge-gateway'); // loaded only when it runs
       const config = loadConfig(GatewayConfig, o.config, {
         dataDir: o.dataDir, gatewayId: o.gatewayId, intervalMs: o.interval,
         bus: o.bus ? { path: o.bus } : undefined,

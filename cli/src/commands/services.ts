@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AgentLaunchConfig, provisioningConsole } from '@meterseal/device';
-import { LedgerConfigSchema, startLedger } from '@meterseal/ledger-service';
-import { CollectorConfigSchema, exportReport, hashPassword, progressBar, startCollector } from '@meterseal/collector-system';
-import { AirgapConfigSchema, startAirgap } from '@meterseal/airgap-controller';
+import type { ReconcileProgress } from '@meterseal/collector-system';
 import { loadConfig } from '../config-file.js';
 import { makeLogger } from '../logger.js';
 import { endpointArg, intArg } from './args.js';
@@ -18,12 +15,15 @@ interface Common { config?: string; dataDir?: string }
 const withCommon = (c: Command): Command =>
   c.option('--config <file>', 'JSON config file (validated; flags override it)').option('--data-dir <dir>', 'directory for this component\'s files');
 
+// Each component is imported only when its command runs (`await import` in the action): a meter agent on a
+// Raspberry Pi should not load the ledger, the collector and their dependencies just to parse its arguments.
 export function registerServices(program: Command): void {
   const ledgerCmd = withCommon(program.command('ledger').description('run the ledger service: its MQTT broker (interface 1), the log, and the read-only query API'))
     .option('--mqtt-port <port>', 'embedded broker port', intArg('--mqtt-port', 0, 65535))
     .option('--http-port <port>', 'query API port', intArg('--http-port', 0, 65535))
     .option('--whitelist <file>', 'JSON whitelist of meter ids and customer accounts')
     .action(async (o: Common & { mqttPort?: number; httpPort?: number; whitelist?: string }) => {
+      const { LedgerConfigSchema, startLedger } = await import('@meterseal/ledger-service');
       const config = loadConfig(LedgerConfigSchema, o.config, {
         dataDir: o.dataDir, mqtt: { port: o.mqttPort }, http: { port: o.httpPort }, whitelistFile: o.whitelist,
       }, { dataDir: './data/ledger' });
@@ -39,6 +39,7 @@ export function registerServices(program: Command): void {
     .option('--mqtt-port <port>', 'embedded broker port', intArg('--mqtt-port', 0, 65535))
     .option('--ledger-key-dir <dir>', 'directory holding the ledger\'s ledger.pub and ledger.vkey (the trust anchor)')
     .action(async (o: Common & { mqttPort?: number; ledgerKeyDir?: string }) => {
+      const { CollectorConfigSchema, startCollector } = await import('@meterseal/collector-system');
       const config = loadConfig(CollectorConfigSchema, o.config, {
         dataDir: o.dataDir, mqtt: { port: o.mqttPort }, trust: { ledgerKeyDir: o.ledgerKeyDir },
       }, { dataDir: './data/collector' });
@@ -46,6 +47,7 @@ export function registerServices(program: Command): void {
     });
   collector.command('hash-password').description('read a dashboard operator password from stdin; print its scrypt hash for dashboard.operators')
     .action(async () => {
+      const { hashPassword } = await import('@meterseal/collector-system');
       const chunks: Buffer[] = [];
       for await (const c of process.stdin) chunks.push(c as Buffer);
       const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
@@ -70,6 +72,7 @@ export function registerServices(program: Command): void {
       const toMs = o.to === undefined ? 8.64e15 : Date.parse(o.to);
       if (Number.isNaN(fromMs) || Number.isNaN(toMs) || toMs < fromMs) throw new Error('--from and --to must be ISO-8601 UTC times, --from not after --to');
       const range = o.from === undefined && o.to === undefined ? undefined : { fromMs, toMs };
+      const { CollectorConfigSchema, exportReport, progressBar, startCollector } = await import('@meterseal/collector-system');
       const config = loadConfig(CollectorConfigSchema, o.config, {
         dataDir: o.dataDir, mqtt: { embedded: false, url: 'mqtt://127.0.0.1:1' }, trust: { ledgerKeyDir: o.ledgerKeyDir },
       }, { dataDir: './data/collector' });
@@ -77,7 +80,7 @@ export function registerServices(program: Command): void {
       const h = await startCollector({ ...config, ingest: false }, { log });
       try {
         // a progress bar only on a terminal (stderr when stdout is piped would mix with logs)
-        const onProgress = process.stdout.isTTY ? (p: Parameters<typeof progressBar>[0]) => process.stdout.write(`\r${progressBar(p)}\x1b[K`) : undefined;
+        const onProgress = process.stdout.isTTY ? (p: ReconcileProgress) => process.stdout.write(`\r${progressBar(p)}\x1b[K`) : undefined;
         const report = await h.reconcile({ reason: o.reason, airgap: o.airgap, ...(onProgress ? { onProgress } : {}), ...(range ? { range } : {}) });
         if (onProgress) process.stdout.write('\n');
         if (o.export) writeFileSync(o.export, exportReport(report, format));
@@ -102,6 +105,7 @@ export function registerServices(program: Command): void {
     .option('--relay-port <port>', 'relay port (listening only during a window)', intArg('--relay-port', 0, 65535))
     .option('--max-window <ms>', 'hard maximum window duration', intArg('--max-window', 1, 86_400_000))
     .action(async (o: Common & { target?: { host: string; port: number }; controlPort?: number; relayPort?: number; maxWindow?: number }) => {
+      const { AirgapConfigSchema, startAirgap } = await import('@meterseal/airgap-controller');
       const config = loadConfig(AirgapConfigSchema, o.config, {
         target: o.target, control: o.controlPort !== undefined ? { port: o.controlPort } : undefined,
         relay: o.relayPort !== undefined ? { port: o.relayPort } : undefined, maxWindowMs: o.maxWindow,
@@ -122,6 +126,7 @@ export function registerServices(program: Command): void {
     .option('--ledger <url>', 'interface 1 broker URL')
     .option('--collector <url>', 'interface 2 broker URL')
     .action(async (o: Common & { meterId?: string; account?: string; serial?: string; interval?: number; ledger?: string; collector?: string }) => {
+      const { AgentLaunchConfig, provisioningConsole } = await import('@meterseal/device');
       const config = loadConfig(AgentLaunchConfig, o.config, {
         dataDir: o.dataDir, meterId: o.meterId, customerAccount: o.account,
         serial: o.serial ? { path: o.serial } : undefined, intervalMs: o.interval,

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WitnessConfigSchema, feedWitness, startWitness } from '@meterseal/witness';
 import { loadConfig } from '../config-file.js';
 import { intArg } from './args.js';
 import { runService } from './run-service.js';
@@ -26,6 +25,7 @@ export function registerWitness(program: Command): void {
     .option('--ledger-key-dir <dir>', "directory holding the ledger's ledger.vkey (the log to witness)")
     .action(async (o: { config?: string; dataDir?: string; httpPort?: number; name?: string; ledgerKeyDir?: string }) => {
       const vkey = o.ledgerKeyDir ? ledgerVkey(o.ledgerKeyDir) : undefined;
+      const { WitnessConfigSchema, startWitness } = await import('@meterseal/witness'); // loaded only when it runs
       const config = loadConfig(WitnessConfigSchema, o.config, {
         dataDir: o.dataDir, name: o.name, http: { port: o.httpPort },
         // the ledger's verifier key name is its origin (c2sp.org/signed-note)
@@ -43,6 +43,7 @@ export function registerWitness(program: Command): void {
     .requiredOption('--ledger <url>', 'the ledger query API, e.g. http://127.0.0.1:8480')
     .requiredOption('--witness <url>', 'the witness, e.g. http://127.0.0.1:8580')
     .action(async (o: { ledger: string; witness: string }) => {
+      const { feedWitness } = await import('@meterseal/witness');
       const r = await feedWitness({ ledgerUrl: o.ledger, witnessUrl: o.witness, state: {} });
       process.stdout.write(`cosigned size ${r.size}\n${r.cosignature}`);
     });
