@@ -150,6 +150,10 @@ export class Reader {
       throw new ProtocolError('BAD_UTF8', `${this.what}: ${field} is not valid UTF-8`, { cause });
     }
   }
+  /** Bytes not read yet (for a record with an optional trailing field). */
+  get remaining(): number {
+    return this.buf.length - this.off;
+  }
   /** Canonical encodings have no trailing bytes. */
   end(): void {
     if (this.off !== this.buf.length) {

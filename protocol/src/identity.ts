@@ -4,6 +4,7 @@ import { assertMeterId } from './meter-id.js';
 import { readHeader, writeHeader } from './header.js';
 import { sha256 } from './hash.js';
 import { utf8 } from './bytes.js';
+import { ProtocolError } from './errors.js';
 
 /** Sent by the meter, self-signed with its identity key (proof of possession). */
 export interface RegistrationRequest {
@@ -12,13 +13,23 @@ export interface RegistrationRequest {
   identityPublicKey: Uint8Array;
   firmwareHash: Uint8Array;
   timeMs: bigint;
+  /**
+   * Optional (issue 5 item 9): a DER PKCS#10 request (RFC 2986) for the meter's TLS client certificate, made
+   * with a P-256 key that never leaves the meter. Appended as bytes16 after timeMs, so it is covered by the
+   * identity self-signature; absent, the encoding is exactly the original one.
+   */
+  tlsCsr?: Uint8Array;
 }
 
 export function encodeRegistrationRequest(r: RegistrationRequest): Uint8Array {
   assertMeterId(r.meterId);
-  return writeHeader('RegistrationRequest')
-    .str8(r.meterId).str8(r.customerAccount).fixed(r.identityPublicKey, 32).fixed(r.firmwareHash, 32).i64(r.timeMs)
-    .finish();
+  const w = writeHeader('RegistrationRequest')
+    .str8(r.meterId).str8(r.customerAccount).fixed(r.identityPublicKey, 32).fixed(r.firmwareHash, 32).i64(r.timeMs);
+  if (r.tlsCsr !== undefined) {
+    if (r.tlsCsr.length === 0) throw new ProtocolError('BAD_VALUE', 'tlsCsr must not be empty (omit it instead)');
+    w.bytes16(r.tlsCsr);
+  }
+  return w.finish();
 }
 
 export function decodeRegistrationRequest(bytes: Uint8Array): RegistrationRequest {
@@ -32,6 +43,12 @@ export function decodeRegistrationRequest(bytes: Uint8Array): RegistrationReques
     firmwareHash: rd.fixed(32, 'firmwareHash'),
     timeMs: rd.i64('timeMs'),
   };
+  if (rd.remaining > 0) {
+    const tlsCsr = rd.bytes16('tlsCsr');
+    if (tlsCsr.length === 0) throw new ProtocolError('BAD_VALUE', 'RegistrationRequest: tlsCsr present but empty (not canonical)');
+    rd.end();
+    return { ...r, tlsCsr };
+  }
   rd.end();
   return r;
 }

@@ -17,6 +17,8 @@ export const RecordType = {
   Gap: 0x12, // issue 7 item 3: signed "sequences X-Y missing because ..." (gap.ts)
   InclusionPromise: 0x13, // issue 3 item 7: the ledger's signed promise to include an anchor by a deadline
   AirgapWindow: 0x14, // issue 6 item 4: an air-gap window opened or closed, signed by the controller (airgap-window.ts)
+  Correction: 0x15, // issue 6 item 2: a signed correction of an earlier reading, at its own seq (correction.ts)
+  PreviousLog: 0x16, // issue 3 item 9: entry 0 of a period's log, committing the previous log's final checkpoint (previous-log.ts)
   TechnicianCredential: 0x20,
   ConsoleAuthorisation: 0x21,
   OperatorCredential: 0x22, // issue 5: a credential the utility signs for an operator (operator.ts)

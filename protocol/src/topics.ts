@@ -50,6 +50,17 @@ export function responseTopic(meterId: string): string {
   return `${TOPIC_ROOT}/meter/${meterId}/response`;
 }
 
+/**
+ * Where a meter that has no client certificate yet receives its registration answer (issue 5 item 9): the
+ * shared bootstrap identity may subscribe here and publish only to LedgerTopics.register. The ledger sends
+ * every registration answer here as well as to responseTopic(); it holds only public data (certificates).
+ */
+export function bootstrapResponseTopic(meterId: string): string {
+  assertMeterId(meterId);
+  return `${TOPIC_ROOT}/bootstrap/${meterId}/response`;
+}
+export const BOOTSTRAP_TOPIC_PREFIX = `${TOPIC_ROOT}/bootstrap/`;
+
 export const RpcOp = z.enum(['register', 'challenge', 'auth', 'bind', 'anchor', 'delivery', 'keys', 'receipt']);
 export type RpcOp = z.infer<typeof RpcOp>;
 
@@ -69,6 +80,9 @@ export const RegisterResponse = z.object({
   certificate: z.string().regex(/^[0-9a-f]+$/),
   certificateSignature: z.string().regex(/^[0-9a-f]{128}$/),
   ledgerPublicKey: z.string().regex(/^[0-9a-f]{64}$/),
+  /** When the request carried tlsCsr and the ledger runs a meter CA: the meter's client certificate and the CA, PEM. */
+  tlsCertificate: z.string().max(8192).optional(),
+  tlsCaCertificate: z.string().max(8192).optional(),
 });
 export const AnchorAck = z.object({ ok: z.literal(true), seq: z.string(), leafIndex: z.string(), duplicate: z.boolean() });
 export const DeliveryAck = z.object({ ok: z.literal(true), seq: z.string(), duplicate: z.boolean() });
