@@ -74,3 +74,36 @@ export class AuthFailureLog {
     return this.closed.splice(0);
   }
 }
+
+/**
+ * Failed authentications per source (issue 5): the MQTT client id and the remote address a request came
+ * from, known when the ledger runs the embedded broker (broker.ts tags each request). A source with
+ * `max` failures in the window is refused further auth attempts until the window is over — without a
+ * signature check or a log entry. Keyed by source, not meter id, so a stranger cannot lock a meter out.
+ * Bounded: at most `maxKeys` sources are tracked (the oldest windows are dropped first).
+ */
+export class SourceFailureLimit {
+  private readonly windows = new Map<string, { fromMs: number; failures: number }>();
+  constructor(private readonly max: number, private readonly windowMs: number, private readonly maxKeys = 10_000) {}
+
+  /** True when this source may not try again in the current window. */
+  blocked(key: string, nowMs: number): boolean {
+    const w = this.windows.get(key);
+    if (!w) return false;
+    if (nowMs - w.fromMs >= this.windowMs) {
+      this.windows.delete(key);
+      return false;
+    }
+    return w.failures >= this.max;
+  }
+
+  fail(key: string, nowMs: number): void {
+    let w = this.windows.get(key);
+    if (!w || nowMs - w.fromMs >= this.windowMs) {
+      this.windows.delete(key);
+      while (this.windows.size >= this.maxKeys) this.windows.delete(this.windows.keys().next().value!);
+      this.windows.set(key, (w = { fromMs: nowMs, failures: 0 }));
+    }
+    w.failures++;
+  }
+}

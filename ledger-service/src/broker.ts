@@ -7,7 +7,8 @@
 //   - only the ledger's client may publish under meterseal/v1/meter/, so no one can forge responses;
 //   - other clients may subscribe only under meterseal/v1/meter/ and may not publish retained messages.
 // With `tls` (issue 5 item 9) the broker speaks MQTT over TLS, requires a client certificate signed by
-// `tls.ca`, and a client whose certificate CN is a meter id gets the per-meter rules of acl.ts on top.
+// `tls.ca`, and a client whose certificate CN is a meter id gets the per-meter rules of acl.ts on top; the
+// shared bootstrap certificate (CN meterseal-bootstrap, meter-ca.ts) reaches only the registration topics.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
@@ -17,6 +18,7 @@ import type { Logger } from 'pino';
 import { METER_ID_PATTERN, TOPIC_ROOT } from '@meterseal/protocol';
 import { mayPublish, maySubscribe } from './acl.js';
 import { LedgerError, describe } from './errors.js';
+import { BOOTSTRAP_CN } from './meter-ca.js';
 
 export const LEDGER_USERNAME = 'meterseal-ledger';
 const METER_TOPICS = `${TOPIC_ROOT}/meter/`;
@@ -28,6 +30,8 @@ export interface EmbeddedBroker {
   credentials: { username: string; password: string };
   /** The aedes instance, for the ledger's in-process side (embedded-transport.ts). */
   aedes: Aedes;
+  /** The remote address of a connected client by its client id (per-source auth limits, auth-log.ts). */
+  addressOf(clientId: string): string | undefined;
   close(): Promise<void>;
 }
 
@@ -42,13 +46,22 @@ export interface BrokerTls {
   key: string;
 }
 
-/** The certificate CN of a TLS client when it is a meter id (acl.ts); undefined otherwise. */
-function meterOf(client: Client | null): string | undefined {
+/** The certificate CN of a TLS client, or undefined (plain TCP). */
+function peerCn(client: Client | null): string | undefined {
   const conn = (client as unknown as { conn?: Partial<TLSSocket> } | null)?.conn;
   if (!conn || typeof conn.getPeerCertificate !== 'function') return undefined;
   const cn = conn.getPeerCertificate()?.subject?.CN;
-  return typeof cn === 'string' && METER_ID_PATTERN.test(cn) ? cn : undefined;
+  return typeof cn === 'string' ? cn : undefined;
 }
+
+/** The certificate CN of a TLS client when it is a meter id (acl.ts); undefined otherwise. */
+function meterOf(client: Client | null): string | undefined {
+  const cn = peerCn(client);
+  return cn !== undefined && cn !== BOOTSTRAP_CN && METER_ID_PATTERN.test(cn) ? cn : undefined;
+}
+
+/** A client on the shared bootstrap certificate (meter-ca.ts): registration topics only. */
+const isBootstrap = (client: Client | null): boolean => peerCn(client) === BOOTSTRAP_CN;
 
 export async function startEmbeddedBroker(opts: { host: string; port: number; log: Logger; tls?: BrokerTls }): Promise<EmbeddedBroker> {
   const password = randomBytes(24).toString('base64url');
@@ -67,6 +80,11 @@ export async function startEmbeddedBroker(opts: { host: string; port: number; lo
       return done(authError('bad user name or password'), false);
     },
     authorizeSubscribe(client, sub, done) {
+      if (isBootstrap(client)) {
+        if (maySubscribe({ kind: 'bootstrap' }, sub.topic)) return done(null, sub);
+        log.warn({ clientId: client.id, topic: sub.topic.slice(0, 120) }, 'refused a bootstrap subscription outside the bootstrap response topics');
+        return done(null, null);
+      }
       const meter = ledgerClients.has(client) ? undefined : meterOf(client);
       if (meter !== undefined && !maySubscribe({ kind: 'meter', meterId: meter }, sub.topic)) {
         log.warn({ clientId: client.id, meter, topic: sub.topic.slice(0, 120) }, 'refused a subscription outside the meter\'s own topics');
@@ -78,9 +96,14 @@ export async function startEmbeddedBroker(opts: { host: string; port: number; lo
     },
     authorizePublish(client, packet, done) {
       if (client && ledgerClients.has(client)) return done(null);
+      if (client) (packet as { clientId?: string }).clientId = client.id; // who sent it, for per-source limits (embedded-transport.ts)
       if (packet.topic.startsWith('$SYS')) return done(new Error('$SYS topics are reserved'));
       if (packet.topic.startsWith(METER_TOPICS)) return done(new Error('only the ledger publishes under meterseal/v1/meter/'));
       if (packet.retain) return done(new Error('retained messages are not accepted'));
+      if (isBootstrap(client) && !mayPublish({ kind: 'bootstrap' }, packet.topic)) {
+        log.warn({ clientId: client?.id, topic: packet.topic.slice(0, 120) }, 'refused a bootstrap publish outside the registration topic');
+        return done(new Error(`the bootstrap identity may not publish to ${packet.topic.slice(0, 120)}`));
+      }
       const meter = meterOf(client);
       if (meter !== undefined && !mayPublish({ kind: 'meter', meterId: meter }, packet.topic)) {
         log.warn({ clientId: client?.id, meter, topic: packet.topic.slice(0, 120) }, 'refused a publish outside the meter\'s own topics');
@@ -127,6 +150,11 @@ export async function startEmbeddedBroker(opts: { host: string; port: number; lo
     port,
     credentials: { username: LEDGER_USERNAME, password },
     aedes: broker,
+    addressOf(clientId) {
+      const clients = (broker as unknown as { clients: Record<string, { conn?: { remoteAddress?: string } } | undefined> }).clients;
+      const conn = clients[clientId]?.conn;
+      return conn?.remoteAddress;
+    },
     close() {
       closing ??= (async () => {
         const serverClosed = new Promise<void>((r) => server.close(() => r()));

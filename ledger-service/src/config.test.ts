@@ -20,6 +20,7 @@ t.test('defaults', async (t) => {
     metrics: { enabled: false, host: '127.0.0.1', port: 9480 },
     witnessQuorum: 0,
     maxMergeDelayMs: 300000,
+    meterCa: { enabled: false, hosts: ['127.0.0.1', 'localhost'], meterCertDays: 365 },
   });
   t.same(parseLedgerConfig(c), c, 'a parsed config parses to itself');
 });

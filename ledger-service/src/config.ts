@@ -98,14 +98,38 @@ export const LedgerConfigSchema = z
     metrics: LedgerMetricsConfigSchema.prefault({}),
     /** Receipts (receipt.ts) use the newest checkpoint cosigned by at least this many configured witnesses. */
     witnessQuorum: z.number().int().min(0).max(32).default(0),
+    /**
+     * Log rotation by period (period-set.ts, docs/ledger.md): one log per UTC period, origin "<origin>/<period>",
+     * files <dataDir>/periods/<period>.sqlite; each new log's entry 0 commits the previous final checkpoint.
+     * Absent: one log for ever (<dataDir>/ledger.sqlite). `day` and `hour` are for tests and small pilots.
+     */
+    rotation: z.strictObject({ period: z.enum(['month', 'day', 'hour']).default('month') }).optional(),
     /** Inclusion promises (promise.ts): the deadline is the answer's time plus this maximum merge delay. */
     maxMergeDelayMs: z.number().int().min(1).max(86_400_000).default(300_000),
+    /**
+     * The meter CA (meter-ca.ts, issue 5 item 9): files in dataDir, a client certificate (CN = meter id) for
+     * every registration that carries a tlsCsr. When enabled, the embedded broker serves MQTT over TLS with
+     * its certificate (unless mqtt.tls is given), and the ledger's client uses ledger-client.crt on an mqtts url.
+     */
+    meterCa: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        /** subjectAltName of the broker's server certificate (mqtt-server.crt). */
+        hosts: z.array(z.string().min(1).max(253)).min(1).max(16).default(['127.0.0.1', 'localhost']),
+        /** Validity of an issued meter certificate (RFC 5280 §4.1.2.5); renewed when the meter registers again. */
+        meterCertDays: z.number().int().min(1).max(3650).default(365),
+      })
+      .prefault({}),
     /** Failed authentications logged one by one per window before they are summarised (auth-log.ts). */
     authFailures: z
       .strictObject({
         windowMs: z.number().int().min(1000).max(86_400_000).default(600_000),
         perMeter: z.number().int().min(0).max(1000).default(5),
         unregistered: z.number().int().min(0).max(100_000).default(20),
+        /** Failures per MQTT client id per window before that client is refused outright (embedded broker only). */
+        perClient: z.number().int().min(1).max(100_000).default(50),
+        /** Failures per remote address per window (many meters may share one address behind NAT or a gateway). */
+        perAddress: z.number().int().min(1).max(1_000_000).default(500),
       })
       .optional(),
     /**

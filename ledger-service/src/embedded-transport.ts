@@ -17,6 +17,8 @@ const CLOSE_GRACE_MS = 2000;
 
 export interface AttachOptions {
   log: Logger;
+  /** The remote address of a connected client, by client id (broker.ts), for per-source limits. */
+  addressOf?(clientId: string): string | undefined;
   onMessage(msg: InboundMessage): Promise<void>;
   /** Backpressure: a promise to wait for before taking the next request, or undefined to go on. */
   room?(): Promise<void> | undefined;
@@ -26,7 +28,11 @@ export async function attachToBroker(broker: Aedes, o: AttachOptions): Promise<L
   const inflight = new Set<Promise<void>>();
   const deliver = (packet: AedesPublishPacket, done: () => void): void => {
     const b = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    const p = o.onMessage({ topic: packet.topic, payload: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) })
+    // broker.ts sets clientId on each request (aedes-packet keeps it through delivery): who sent it
+    const clientId = (packet as { clientId?: unknown }).clientId;
+    const address = typeof clientId === 'string' ? o.addressOf?.(clientId) : undefined;
+    const source = typeof clientId === 'string' ? { clientId, ...(address !== undefined ? { address } : {}) } : undefined;
+    const p = o.onMessage({ topic: packet.topic, payload: new Uint8Array(b.buffer, b.byteOffset, b.byteLength), ...(source ? { source } : {}) })
       .catch((err) => o.log.error({ err: describe(err) }, 'request dispatch failed'));
     inflight.add(p);
     void p.finally(() => inflight.delete(p));

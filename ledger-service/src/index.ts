@@ -32,9 +32,13 @@ export {
 } from './store.js';
 export { SqliteStore, openSqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 export { LedgerLog, type IndexSnapshot } from './log.js';
+export { PeriodLogSet, PERIODS_DIR, type PeriodInfo, type PeriodLog } from './period-set.js';
+export { RotatingLog, RotatingStore } from './period-store.js';
 export { startHttp, type HttpServer } from './http.js';
 export { SqliteMeterIndex, type RevocationSource } from './meter-index.js';
 export type { LedgerStats } from './stats.js';
 export { loadOrCreateKeys, publishKeys, KEY_FILE, PUB_FILE, VKEY_FILE, SALT_FILE, type LedgerKeys } from './keys.js';
 export { Whitelist, parseWhitelist } from './whitelist.js';
 export { MAX_REQUEST_BYTES, REQUEST_TOPICS } from './rpc.js';
+export { MeterCa, meterCaFiles, BOOTSTRAP_CN, LEDGER_CN, type MeterCaFiles, type IssuedCertificate } from './meter-ca.js';
+export { mayPublish, maySubscribe, mosquittoAclFile, type MqttIdentity } from './acl.js';

@@ -2,6 +2,7 @@
 // (MQTT 5 by default), subscribes to the request topics at QoS 1 and feeds the router one message at a
 // time. mqtt.js reconnects and re-subscribes by itself after a lost connection.
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { LedgerError, describe } from './errors.js';
 import { REQUEST_TOPICS, type InboundMessage, type OutboundMessage } from './rpc.js';
@@ -13,6 +14,8 @@ export interface TransportOptions {
   protocolVersion: 4 | 5;
   username?: string;
   password?: string;
+  /** mqtts: PEM files of the CA to trust and of the ledger's client certificate and key (meter-ca.ts). */
+  tls?: { ca: string; cert: string; key: string };
   log: Logger;
   onMessage(msg: InboundMessage): Promise<void>;
   /** Backpressure: a promise to wait for before the next message is read (and this one acknowledged). */
@@ -47,6 +50,7 @@ export async function connectTransport(o: TransportOptions): Promise<MqttTranspo
     connectTimeout: 10_000,
     ...(o.username !== undefined ? { username: o.username } : {}),
     ...(o.password !== undefined ? { password: o.password } : {}),
+    ...(o.tls ? { ca: readFileSync(o.tls.ca), cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key), rejectUnauthorized: true } : {}),
   };
   let client: MqttClient;
   try {

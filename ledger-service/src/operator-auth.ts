@@ -5,6 +5,7 @@
 import {
   operatorRequestMessage, sha256, verifyOperatorCredential, verifyRecord, type OperatorCredential, type OperatorRole,
 } from '@meterseal/protocol';
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { LedgerError } from './errors.js';
 
 export interface OperatorCheck {
@@ -29,10 +30,40 @@ export function checkActionTime(timeMs: bigint, check: OperatorCheck): void {
   }
 }
 
-/** Nonces seen within the replay window. */
+/**
+ * Nonces seen within the replay window. With `file`, every nonce is also appended there (JSON lines
+ * {"n": hex, "exp": epoch ms}, mode 0600) before the request is acted on, and the unexpired ones are read
+ * back at start: a restart of the ledger does not reopen the replay window (issue 5). The file is
+ * rewritten with only the live nonces when it is loaded.
+ */
 export class NonceWindow {
   private readonly seen = new Map<string, number>();
-  constructor(private readonly ttlMs: number, private readonly max = 100_000) {}
+  constructor(private readonly ttlMs: number, private readonly max = 100_000, private readonly file?: string, nowMs = Date.now()) {
+    if (file === undefined) return;
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new LedgerError('KEY_FILE_INVALID', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    const live: Array<[string, number]> = [];
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      let e: unknown;
+      try {
+        e = JSON.parse(line);
+      } catch {
+        continue; // a torn last line after a crash: that request was never acted on
+      }
+      const { n, exp } = e as { n?: unknown; exp?: unknown };
+      if (typeof n === 'string' && /^[0-9a-f]{1,128}$/.test(n) && typeof exp === 'number' && exp > nowMs) live.push([n, exp]);
+    }
+    live.sort((a, b) => a[1] - b[1]); // expiry order = insertion order for use()'s purge
+    for (const [n, exp] of live.slice(-max)) this.seen.set(n, exp);
+    const tmp = `${file}.tmp-${process.pid}`;
+    writeFileSync(tmp, [...this.seen].map(([n, exp]) => JSON.stringify({ n, exp }) + '\n').join(''), { mode: 0o600 });
+    renameSync(tmp, file);
+  }
   /** False when the nonce was already used. */
   use(nonce: string, nowMs: number): boolean {
     for (const [k, exp] of this.seen) {
@@ -40,7 +71,9 @@ export class NonceWindow {
       this.seen.delete(k);
     }
     if (this.seen.has(nonce)) return false;
-    this.seen.set(nonce, nowMs + this.ttlMs);
+    const exp = nowMs + this.ttlMs;
+    if (this.file !== undefined) appendFileSync(this.file, JSON.stringify({ n: nonce, exp }) + '\n', { mode: 0o600 }); // durable before acting
+    this.seen.set(nonce, exp);
     return true;
   }
 }

@@ -19,6 +19,7 @@ import { AdminRefusal, NonceWindow, refusalFrom, verifyOperatorRequest, type Ope
 import { applyRevocation, revocationOf } from './revocation.js';
 
 export const OPERATOR_AUDIT_FILE = 'operator-audit.jsonl';
+export const OPERATOR_NONCE_FILE = 'operator-nonces.jsonl';
 
 export interface AdminApiOptions {
   host: string;
@@ -48,7 +49,7 @@ function hexField(body: Record<string, unknown>, name: string, length?: number):
 export async function startAdminApi(deps: LedgerDeps, o: AdminApiOptions): Promise<AdminApi> {
   const now = o.now ?? Date.now;
   const check: OperatorCheck = { trustedIssuers: o.utilityPublicKeys.map((k) => fromHex(k, 32)), nowMs: now, maxSkewMs: o.maxSkewMs };
-  const nonces = new NonceWindow(2 * o.maxSkewMs);
+  const nonces = new NonceWindow(2 * o.maxSkewMs, 100_000, join(deps.config.dataDir, OPERATOR_NONCE_FILE), now()); // survives restarts
   const auditPath = join(deps.config.dataDir, OPERATOR_AUDIT_FILE);
   const audit = (e: Record<string, unknown>): void =>
     appendFileSync(auditPath, JSON.stringify({ at: new Date(now()).toISOString(), ...e }) + '\n', { mode: 0o600 });
@@ -56,6 +57,8 @@ export async function startAdminApi(deps: LedgerDeps, o: AdminApiOptions): Promi
   const app = Fastify({ logController: new LogController({ disableRequestLogging: true }), bodyLimit: 17 * 1024 * 1024 });
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) =>
     reply.code(err.statusCode && err.statusCode < 500 ? err.statusCode : 500).send({ ok: false, error: { code: 'BAD_REQUEST', message: err.message } }));
+  // an unknown route is refused like everything else: JSON with an error code (found by http.fuzz.test.ts)
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ ok: false, error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 100)}` } }));
 
   const post = (op: string, run: (body: Record<string, unknown>) => Promise<Record<string, unknown>>) =>
     app.post(`/v1/admin/${op}`, async (req, reply: FastifyReply) => {

@@ -2,14 +2,16 @@
 // it, each with a c2sp.org/tlog-proof against ONE checkpoint — the newest cosigned by at least `witnessQuorum`
 // configured witnesses (cosignature-store.ts), or with quorum 0 the current one — and the meter's identity
 // certificate. Served by GET /receipt (http.ts) and by the `receipt` MQTT request (meterseal/v1/ledger/receipt,
-// JSON {"meterId","seq"}), so an agent can check its inclusion promises.
+// JSON {"meterId","seq"}), so an agent can check its inclusion promises. Each receipt also carries the meter's
+// key-status section (receipt-key-status.ts) so that a verifier can prove the key was bound and not revoked.
 import { buildReceipt, utf8, type Receipt } from '@meterseal/protocol';
 import { z } from 'zod';
 import { quorumCheckpoint } from './cosignature-store.js';
 import { Rejection, describe } from './errors.js';
 import type { Handler, LedgerDeps } from './handlers/context.js';
+import { keyStatusFor } from './receipt-key-status.js';
 
-export type ReceiptDeps = Pick<LedgerDeps, 'store' | 'log' | 'config'>;
+export type ReceiptDeps = Pick<LedgerDeps, 'store' | 'log' | 'config'> & Partial<Pick<LedgerDeps, 'logger'>>;
 
 /** The checkpoint a receipt for leaf `leafIndex` is proven against, with the witnesses' lines. */
 export function receiptCheckpoint(d: ReceiptDeps, leafIndex: bigint): { size: bigint; note: string } {
@@ -40,6 +42,7 @@ export function receiptFor(d: ReceiptDeps, meterId: string, seq: bigint): Receip
     if (!e) throw new Rejection('INTERNAL', `log entry ${i} is missing`);
     return e;
   };
+  const keyStatus = keyStatusFor(d, meterId, cp);
   return buildReceipt({
     meterId,
     seq,
@@ -49,12 +52,15 @@ export function receiptFor(d: ReceiptDeps, meterId: string, seq: bigint): Receip
     bindingProof: { index: binding.leafIndex, proof: d.log.inclusionProof(binding.leafIndex, cp.size), checkpoint: cp.note },
     certificate: meter.certificate,
     certificateSignature: meter.certificateSignature,
+    // §10.5.1: the meter's key events under the same checkpoint, proven against its meterseal-index/v1 root
+    ...(keyStatus ? { keyStatus } : {}),
   });
 }
 
 const ReceiptRequest = z.strictObject({
   meterId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a meter id (1..64 characters of A-Z a-z 0-9 . _ -)'),
-  seq: z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'a decimal u64').refine((s) => BigInt(s) < 1n << 64n, 'a decimal u64'),
+  // zod 4 runs the refinement even when the regex failed: BigInt() only on digits (found by mqtt-payload.fuzz.test.ts)
+  seq: z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'a decimal u64').refine((s) => !/^[0-9]+$/.test(s) || BigInt(s) < 1n << 64n, 'a decimal u64'),
 });
 
 /** meterseal/v1/ledger/receipt: JSON {"meterId","seq"} → {receipt}. `ref` is "receipt:<seq>". */

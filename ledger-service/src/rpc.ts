@@ -5,7 +5,7 @@
 // publisher sends can make dispatch throw; every refusal is counted by code and logged at warn. Anchors go
 // through group commit (anchor-ingest.ts); every other request runs after the anchors that arrived before it.
 import type { Logger } from 'pino';
-import { LedgerTopics, TOPIC_ROOT, responseTopic, type RpcOp } from '@meterseal/protocol';
+import { LedgerTopics, TOPIC_ROOT, bootstrapResponseTopic, responseTopic, type RpcOp } from '@meterseal/protocol';
 import { LedgerError, Rejection, describe, type RejectionCode } from './errors.js';
 import { peekRecord, type Handler, type LedgerDeps, type RequestContext } from './handlers/context.js';
 import { AnchorIngest } from './anchor-ingest.js';
@@ -31,6 +31,8 @@ export interface InboundMessage {
   responseTopic?: string;
   /** MQTT 5 Correlation Data, if the request carried it. */
   correlationData?: Uint8Array;
+  /** Who published it, when the broker is the ledger's own (broker.ts): client id and remote address. */
+  source?: { clientId?: string; address?: string };
 }
 
 export interface OutboundMessage {
@@ -98,7 +100,7 @@ export class RpcRouter {
   async dispatch(msg: InboundMessage): Promise<void> {
     const route = ROUTES.find((r) => r.match(msg.topic));
     if (!route) return; // not a request topic (the subscriptions make this unreachable)
-    const ctx: RequestContext = { op: route.op, topic: msg.topic, ref: route.op === 'anchor' ? '' : route.op, nowMs: this.now() };
+    const ctx: RequestContext = { op: route.op, topic: msg.topic, ref: route.op === 'anchor' ? '' : route.op, nowMs: this.now(), ...(msg.source ? { source: msg.source } : {}) };
     const body = await this.run(route, ctx, msg.payload);
     const address = this.address(ctx, msg);
     if (!address) {
@@ -107,6 +109,8 @@ export class RpcRouter {
     }
     try {
       await this.publish({ ...address, payload: JSON.stringify(body) });
+      // issue 5 item 9: a meter still on the bootstrap identity may read only bootstrap response topics
+      if (ctx.op === 'register' && ctx.meterId !== undefined) await this.publish({ topic: bootstrapResponseTopic(ctx.meterId), payload: JSON.stringify(body) });
     } catch (err) {
       this.deps.logger.error({ op: ctx.op, meterId: ctx.meterId, err: describe(err) }, 'could not publish response');
     }

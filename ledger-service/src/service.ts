@@ -6,6 +6,7 @@ import { AnchorIngest } from './anchor-ingest.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { parseLedgerConfig, type LedgerConfig, type LedgerConfigInput } from './config.js';
 import { openLedgerCore } from './core.js';
+import { openPeriodLedgerCore, type PeriodLedgerCore } from './period-core.js';
 import { describe } from './errors.js';
 import { startHttp, type HttpServer } from './http.js';
 import { attachToBroker } from './embedded-transport.js';
@@ -18,6 +19,7 @@ import { WitnessAttacher } from './witness-attach.js';
 import { trustFile } from './receipt.js';
 import { AirgapEventStore } from './airgap-events.js';
 import { createLedgerMetrics, serveLedgerMetrics } from './metrics.js';
+import { MeterCa, type MeterCaFiles } from './meter-ca.js';
 
 export interface LedgerHandle {
   /** Where meters connect (the embedded broker's actual port, or the external url). */
@@ -28,6 +30,8 @@ export interface LedgerHandle {
   adminUrl?: string;
   /** Prometheus endpoint, when config.metrics.enabled (metrics.ts). */
   metricsUrl?: string;
+  /** The meter CA's files (meter-ca.ts), when config.meterCa.enabled: CA, broker, ledger and bootstrap certificates. */
+  meterCa?: MeterCaFiles;
   /** C2SP note verifier key of the checkpoints (also in <dataDir>/ledger.vkey). */
   verifierKey: string;
   /** The ledger's Ed25519 public key (also hex in <dataDir>/ledger.pub). */
@@ -62,7 +66,8 @@ export async function startLedger(input: LedgerConfigInput, options: LedgerOptio
   };
 
   try {
-    const core = openLedgerCore(config, logger);
+    // config.rotation: one log per UTC period (period-set.ts); the current period behind the same store/log surfaces
+    const core = config.rotation ? openPeriodLedgerCore(config, logger, now) : openLedgerCore(config, logger);
     closers.push(() => core.close());
     const { deps, stats } = core;
     const { log, keys } = deps;
@@ -84,10 +89,18 @@ export async function startLedger(input: LedgerConfigInput, options: LedgerOptio
     closers.push(() => tick()); // the last checkpoint covers everything appended
     closers.push(() => witnesses.close()); // before the last tick (which then submits nothing) and the store
 
+    // issue 5 item 9: the meter CA issues client certificates at registration and the broker's own certificate
+    const meterCa = config.meterCa.enabled
+      ? MeterCa.open({ dataDir: config.dataDir, hosts: config.meterCa.hosts, meterCertDays: config.meterCa.meterCertDays, now, log: logger.child({ component: 'meter-ca' }) })
+      : undefined;
+    if (meterCa) deps.meterCa = meterCa;
+    const brokerTls = config.mqtt.tls ?? (meterCa ? { ca: meterCa.files.caCert, cert: meterCa.files.serverCert, key: meterCa.files.serverKey } : undefined);
+    const clientTls = meterCa && /^mqtts:/.test(config.mqtt.url ?? '') ? { ca: meterCa.files.caCert, cert: meterCa.files.ledgerCert, key: meterCa.files.ledgerKey } : undefined;
+
     let broker: EmbeddedBroker | undefined;
     if (config.mqtt.embedded) {
       broker = await startEmbeddedBroker({
-        host: config.mqtt.host, port: config.mqtt.port, log: logger.child({ component: 'broker' }), ...(config.mqtt.tls ? { tls: config.mqtt.tls } : {}),
+        host: config.mqtt.host, port: config.mqtt.port, log: logger.child({ component: 'broker' }), ...(brokerTls ? { tls: brokerTls } : {}),
       });
       closers.push(() => broker!.close());
     }
@@ -99,8 +112,8 @@ export async function startLedger(input: LedgerConfigInput, options: LedgerOptio
     const router = new RpcRouter(deps, (m) => transport.publish(m), (code) => stats.reject(code), now, ingest);
     const onMessage = (m: InboundMessage): Promise<void> => router.dispatch(m);
     const transport: LedgerTransport = broker
-      ? await attachToBroker(broker.aedes, { log: logger, onMessage, room: () => ingest.room() })
-      : await connectTransport({ url: mqttUrl, protocolVersion: config.mqtt.protocolVersion ?? 5, log: logger, onMessage, room: () => ingest.room() });
+      ? await attachToBroker(broker.aedes, { log: logger, onMessage, room: () => ingest.room(), addressOf: (id) => broker!.addressOf(id) })
+      : await connectTransport({ url: mqttUrl, protocolVersion: config.mqtt.protocolVersion ?? 5, log: logger, onMessage, room: () => ingest.room(), ...(clientTls ? { tls: clientTls } : {}) });
     closers.push(() => transport.close());
 
     const airgapEvents = new AirgapEventStore(config.dataDir, config.airgapControllerKeys);
@@ -111,6 +124,7 @@ export async function startLedger(input: LedgerConfigInput, options: LedgerOptio
         store: deps.store, log, witnesses, stats: () => stats.snapshot(), maxRangePerRequest: config.maxRangePerRequest, logger: logger.child({ component: 'http' }),
         receipts: deps,
         trust: trustFile(config, keys.verifierKey),
+        ...('periods' in core ? { periods: { set: (core as PeriodLedgerCore).periods, signer: keys.noteSigner } } : {}),
       },
       config.http.host,
       config.http.port,
@@ -134,6 +148,7 @@ export async function startLedger(input: LedgerConfigInput, options: LedgerOptio
       httpUrl: http.url,
       ...(admin ? { adminUrl: admin.url } : {}),
       ...(metrics ? { metricsUrl: metrics.url } : {}),
+      ...(meterCa ? { meterCa: meterCa.files } : {}),
       verifierKey: keys.verifierKey,
       publicKey: keys.publicKey,
       origin: config.origin,

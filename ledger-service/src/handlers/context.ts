@@ -12,6 +12,7 @@ import type { KeyCache } from '../key-cache.js';
 import type { LedgerKeys } from '../keys.js';
 import type { LedgerLog } from '../log.js';
 import type { LedgerStore, MeterRow } from '../store.js';
+import type { MeterCa } from '../meter-ca.js';
 import type { Whitelist } from '../whitelist.js';
 
 export interface LedgerDeps {
@@ -23,6 +24,8 @@ export interface LedgerDeps {
   challenges: Challenges;
   keyCache: KeyCache;
   logger: Logger;
+  /** The meter CA (meter-ca.ts) when config.meterCa.enabled: registrations with a tlsCsr get a client certificate. */
+  meterCa?: MeterCa;
 }
 
 export interface RequestContext {
@@ -33,6 +36,8 @@ export interface RequestContext {
   /** Set as soon as known, so that even a refusal reaches the meter's response topic. */
   meterId?: string;
   nowMs: number;
+  /** The publishing client (id, remote address) when the ledger runs the broker; absent behind mosquitto. */
+  source?: { clientId?: string; address?: string };
 }
 
 export type Handler = (ctx: RequestContext, payload: Uint8Array, deps: LedgerDeps) => Record<string, unknown>;

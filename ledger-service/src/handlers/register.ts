@@ -31,6 +31,17 @@ function whitelistedAccount(deps: LedgerDeps, meterId: string): string | undefin
   return deps.whitelist.accountOf(meterId);
 }
 
+/**
+ * The meter's TLS client certificate (issue 5 item 9), when the request carries a CSR and the ledger runs a
+ * meter CA: CN = the meter id of the self-signed request, which the caller has already accepted.
+ */
+function tlsFields(deps: LedgerDeps, meterId: string, csr: Uint8Array | undefined): Record<string, unknown> {
+  if (csr === undefined || !deps.meterCa) return {};
+  const issued = deps.meterCa.issueMeterCertificate(meterId, csr);
+  deps.logger.info({ meterId, notAfter: issued.notAfter.toISOString() }, 'issued a TLS client certificate');
+  return { tlsCertificate: issued.certificate, tlsCaCertificate: issued.caCertificate };
+}
+
 export const handleRegister: Handler = (ctx, payload, deps) => {
   const { record, signature, value: req } = decodeSigned(payload, decodeRegistrationRequest, 'RegistrationRequest');
   ctx.meterId = req.meterId;
@@ -59,9 +70,10 @@ export const handleRegister: Handler = (ctx, payload, deps) => {
           'replacing it needs an operator-approved meter exchange',
       );
     }
-    return certificateFields(existing, deps); // idempotent: the certificate first issued
+    return { ...certificateFields(existing, deps), ...tlsFields(deps, req.meterId, req.tlsCsr) }; // idempotent: the certificate first issued
   }
 
+  const tls = tlsFields(deps, req.meterId, req.tlsCsr); // a bad CSR refuses the registration before anything is logged
   const registrationIndex = deps.log.size;
   const certificate = encodeIdentityCertificate({
     meterId: req.meterId,
@@ -82,5 +94,5 @@ export const handleRegister: Handler = (ctx, payload, deps) => {
   deps.log.append(entry, { kind: 'registration', meter, ...(exchange ? { exchange: true } : {}) }, registrationIndex);
   deps.logger.info({ meterId: req.meterId, registrationIndex: registrationIndex.toString(), ...(exchange ? { exchangeApprovedAt: exchange.leafIndex.toString() } : {}) },
     exchange ? 'meter exchanged: new identity key registered' : 'meter registered');
-  return certificateFields(meter, deps);
+  return { ...certificateFields(meter, deps), ...tls };
 };
