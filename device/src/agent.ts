@@ -17,7 +17,9 @@ import { ScanGuard, profileLimits } from './plausibility-guard.js';
 import { Outbox, type OutboxCounts } from './outbox.js';
 import { PromiseTracker, type PromiseStats } from './promises.js';
 import { buildReading, clockSyncState, signReading } from './reading-builder.js';
+import { signedCorrection, type CorrectionRequest } from './correction.js';
 import { RpcClient } from './rpc.js';
+import { TlsIdentity } from './tls-identity.js';
 import { Uplink, type UplinkStats } from './uplink.js';
 
 export interface AgentStats {
@@ -51,6 +53,12 @@ export interface AgentHandle {
   foreignBindings(): string[];
   /** Re-authenticates and binds a new session key from the next seq (also on config.sessionKeySchedule). */
   rotateSessionKey(): Promise<{ keyId: string; firstSeq: bigint }>;
+  /**
+   * Signs a correction of the reading at req.originalSeq (docs/protocol.md §14) at the next seq and queues it for
+   * both interfaces; the original is untouched. Resolves with the correction's seq. AgentError NOT_A_READING,
+   * NOT_ENROLLED; a bad request throws ProtocolError BAD_CORRECTION. Nothing is queued when it throws.
+   */
+  correct(req: CorrectionRequest): Promise<bigint>;
   /** Stops taking readings; queued ones keep being delivered. */
   stopReadings(): Promise<void>;
   /** True when every reading taken has been acknowledged on both interfaces. */
@@ -75,6 +83,8 @@ export interface AgentDeps {
    * synchronised by other means (chrony, GNSS) supplies its own probe; the clock-set policy relies on it.
    */
   clockSync?: () => ClockSyncState;
+  /** The clock the TLS checks read (tls.ts, no-RTC rule); tests inject one. Default Date.now. */
+  now?: () => number;
 }
 
 function defaultFirmwareHash(): Uint8Array {
@@ -96,7 +106,9 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Prom
     clock: config.clock,
     limits: profileLimits(config, log),
   }, log);
-  const ledgerRpc = new RpcClient('ledger', config.ledger.url, config.meterId, log, config.requestTimeoutMs);
+  // issue 5 item 9: mqtts with the bootstrap identity until the registration brings the meter's own certificate
+  const tls = config.ledger.tls ? new TlsIdentity(config.dataDir, config.meterId, config.ledger.tls, log, deps.now) : undefined;
+  const ledgerRpc = new RpcClient('ledger', config.ledger.url, config.meterId, log, config.requestTimeoutMs, 'auto', tls);
   const collectorRpc = new RpcClient('collector', config.collector.url, config.meterId, log, config.requestTimeoutMs);
   const promises = new PromiseTracker(join(config.dataDir, 'agent.sqlite'), join(config.dataDir, 'evidence'), config.meterId, log);
   const ledgerUplink = new Uplink('ledger', ledgerRpc, outbox, config.meterId, config.maxInFlight, log, promises);
@@ -134,7 +146,7 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Prom
     for (let attempt = 1, delay = 500; !closed; attempt++, delay = Math.min(delay * 2, 30_000)) {
       try {
         if (!ledgerRpc.connected) await ledgerRpc.waitConnected(5000);
-        session = await enrol(ledgerRpc, { meterId: config.meterId, customerAccount: config.customerAccount, identity, firmwareHash, firstSeq: outbox.nextSeq(), log });
+        session = await enrol(ledgerRpc, { meterId: config.meterId, customerAccount: config.customerAccount, identity, firmwareHash, firstSeq: outbox.nextSeq(), log, ...(tls ? { tls } : {}) });
         outbox.addAnnouncement(toHex(session.keyId), session.announcement);
         checkKeyHistory(session);
         // the key and log that sign inclusion promises: from the identity certificate checked at registration
@@ -161,7 +173,7 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Prom
   const readNow = (): Promise<bigint> => withKeyLock(readNowUnlocked);
   const rotateSessionKey = (): Promise<{ keyId: string; firstSeq: bigint }> => withKeyLock(async () => {
     if (!session) throw new AgentError('NOT_ENROLLED', 'not enrolled yet: nothing to rotate');
-    const next = await enrol(ledgerRpc, { meterId: config.meterId, customerAccount: config.customerAccount, identity, firmwareHash, firstSeq: outbox.nextSeq(), log });
+    const next = await enrol(ledgerRpc, { meterId: config.meterId, customerAccount: config.customerAccount, identity, firmwareHash, firstSeq: outbox.nextSeq(), log, ...(tls ? { tls } : {}) });
     outbox.addAnnouncement(toHex(next.keyId), next.announcement);
     checkKeyHistory(next);
     session = next;
@@ -249,6 +261,15 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Prom
       meterPin: guard.meterPin,
     }),
     clearMeterPin: (note?: string) => guard.clearMeterPin(note),
+    correct: (req: CorrectionRequest) => withKeyLock(async () => {
+      const s = session;
+      if (!s) throw new AgentError('NOT_ENROLLED', 'not enrolled yet: no session key to sign a correction with');
+      const seq = outbox.enqueue((n) => signedCorrection(config.meterId, n, outbox.deliveryAt(req.originalSeq), req, BigInt(Date.now()), s));
+      log.info({ seq: seq.toString(), originalSeq: req.originalSeq.toString(), reason: req.reason }, 'correction signed and queued');
+      ledgerUplink.kick();
+      collectorUplink.kick();
+      return seq;
+    }),
     async close() {
       closed = true;
       await sessionSchedule?.stop();

@@ -89,7 +89,20 @@ export const AgentConfig = z.object({
     .default({}),
   /** How often to take a reading. Billing meters use 15 minutes; the demo uses less. */
   intervalMs: z.number().int().min(50).default(900_000),
-  ledger: z.object({ url: z.string().url().default('mqtt://127.0.0.1:1883') }).strict().default({ url: 'mqtt://127.0.0.1:1883' }),
+  ledger: z.object({
+    url: z.string().url().default('mqtt://127.0.0.1:1883'),
+    /**
+     * mqtts with a client certificate per meter (issue 5 item 9, device/README.md "TLS"): the pinned meter CA
+     * and the shared bootstrap certificate/key (PEM files) used until the ledger issues the meter its own.
+     */
+    tls: z.object({
+      ca: z.string().min(1),
+      bootstrapCert: z.string().min(1),
+      bootstrapKey: z.string().min(1),
+      /** ISO-8601 UTC; a clock earlier than this is "not set yet" (no-RTC boards). Default: the build floor. */
+      timeFloor: z.iso.datetime().optional(),
+    }).strict().optional(),
+  }).strict().default({ url: 'mqtt://127.0.0.1:1883' }),
   collector: z.object({ url: z.string().url().default('mqtt://127.0.0.1:1884') }).strict().default({ url: 'mqtt://127.0.0.1:1884' }),
   /** SHA-256 of the agent's firmware image, hex; defaults to a hash of the agent's own package.json. */
   firmwareHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),

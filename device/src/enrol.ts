@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { AgentError } from './errors.js';
 import { signAs, type KeyStore } from './key-store.js';
 import type { RpcClient } from './rpc.js';
+import type { TlsIdentity } from './tls-identity.js';
 
 export interface Session {
   key: KeyPair;
@@ -30,6 +31,8 @@ export interface EnrolInput {
   firstSeq: bigint;
   /** A pinned ledger key (hex); when absent the first certificate's key is trusted and pinned by the caller. */
   ledgerPublicKey?: Uint8Array;
+  /** mqtts with per-meter certificates (tls-identity.ts): the registration carries a CSR when one is needed. */
+  tls?: TlsIdentity;
   log: Logger;
 }
 
@@ -43,9 +46,12 @@ export async function enrol(rpc: RpcClient, input: EnrolInput): Promise<Session>
   const now = (): bigint => BigInt(Date.now());
 
   // 1. registration: meter id + customer account, self-signed with the identity key made on the device
+  // issue 5 item 9: the CSR of the meter's TLS key rides in the registration, under the identity signature
+  const tls = input.tls;
+  const tlsCsr = tls?.needsCertificate() ? tls.csr() : undefined;
   const req = encodeRegistrationRequest({
     meterId, customerAccount: input.customerAccount, identityPublicKey: identity.publicKey,
-    firmwareHash: input.firmwareHash, timeMs: now(),
+    firmwareHash: input.firmwareHash, timeMs: now(), ...(tlsCsr ? { tlsCsr } : {}),
   });
   const reg = RegisterResponse.parse(expectOk(await rpc.request('register', 'register', LedgerTopics.register,
     encodeSigned(req, signAs(identity, req))), 'registration'));
@@ -63,6 +69,19 @@ export async function enrol(rpc: RpcClient, input: EnrolInput): Promise<Session>
     throw new AgentError('BAD_CERTIFICATE', 'the identity certificate names another meter or key');
   }
   log.info({ registrationIndex: cert.registrationIndex.toString() }, 'registered with the ledger');
+  if (tls && tlsCsr) {
+    if (reg.tlsCertificate === undefined) {
+      if (tls.bootstrap) throw new AgentError('NO_TLS_CERTIFICATE', 'the ledger issued no TLS client certificate (is its meterCa enabled?)');
+      log.warn('the ledger did not renew the TLS client certificate; the current one stays in use');
+    } else {
+      const wasBootstrap = rpc.bootstrap;
+      tls.install(reg.tlsCertificate, reg.tlsCaCertificate);
+      if (wasBootstrap) {
+        await rpc.reconnect(10_000); // from here on the meter's own identity and topics
+        log.info('connected with the meter\'s own TLS client certificate');
+      } // a renewal: the new certificate is used from the next connection on
+    }
+  }
 
   // 2. authentication: answer a fresh nonce with the identity key
   const ch = ChallengeResponse.parse(expectOk(await rpc.request('challenge', 'challenge', LedgerTopics.challenge,

@@ -1,9 +1,10 @@
 // Request/response over one MQTT connection (docs/protocol.md §9): publish a signed record, wait for the
 // JSON response that carries the same op and ref on this meter's response topic.
-import mqtt, { type MqttClient } from 'mqtt';
-import { ResponseBody, responseTopic, type RpcOp } from '@meterseal/protocol';
+import mqtt, { MqttClient } from 'mqtt';
+import { ResponseBody, bootstrapResponseTopic, responseTopic, type RpcOp } from '@meterseal/protocol';
 import type { Logger } from 'pino';
 import { AgentError } from './errors.js';
+import type { TlsIdentity } from './tls-identity.js';
 
 interface Waiter {
   resolve: (body: ResponseBody) => void;
@@ -20,7 +21,7 @@ const UNACCEPTABLE_PROTOCOL_VERSION = 1;
 export class RpcClient {
   private client!: MqttClient;
   private readonly waiters = new Map<string, Waiter>();
-  private readonly replyTopic: string;
+  private replyTopic: string;
   private version: 4 | 5;
   private readonly connectWaiters = new Set<() => void>();
 
@@ -31,6 +32,8 @@ export class RpcClient {
     private readonly log: Logger,
     private readonly timeoutMs: number,
     private readonly versionChoice: MqttVersionChoice = 'auto',
+    /** mqtts with a client certificate (issue 5 item 9): the bootstrap identity until the meter has its own. */
+    private readonly tls?: TlsIdentity,
   ) {
     this.replyTopic = responseTopic(meterId);
     this.version = versionChoice === 3 ? 4 : 5;
@@ -42,14 +45,32 @@ export class RpcClient {
     return this.version;
   }
 
+  /** True while connected (or connecting) on the shared bootstrap identity: registration only. */
+  get bootstrap(): boolean {
+    return this.tls?.bootstrap ?? false;
+  }
+
   private connect(): void {
-    const client = mqtt.connect(this.url, {
+    const options = {
       clientId: `meterseal-agent-${this.meterId}-${this.name}-${Math.random().toString(16).slice(2, 8)}`,
       protocolVersion: this.version,
       reconnectPeriod: 1000,
       connectTimeout: 5000,
       clean: true,
-    });
+    };
+    // a bootstrap client may read only bootstrap answers (acl.ts); the meter's own identity its response topic
+    this.replyTopic = this.bootstrap ? bootstrapResponseTopic(this.meterId) : responseTopic(this.meterId);
+    let client: MqttClient;
+    if (this.tls) {
+      const u = new URL(this.url);
+      if (u.protocol !== 'mqtts:') throw new AgentError('TLS_CONFIG', `ledger.tls needs an mqtts:// url, not ${this.url}`);
+      const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+      const port = u.port ? Number(u.port) : 8883; // IANA secure-mqtt
+      const tls = this.tls;
+      client = new MqttClient(() => tls.dial(host, port), options); // tls.ts: the broker check that survives no RTC
+    } else {
+      client = mqtt.connect(this.url, options);
+    }
     this.client = client;
     client.on('connect', () => {
       this.log.info({ iface: this.name, url: this.url, mqtt: this.version === 5 ? '5' : '3.1.1' }, 'connected');
@@ -121,7 +142,7 @@ export class RpcClient {
       }, this.timeoutMs);
       this.waiters.set(key, { resolve, reject, timer });
       // MQTT 5.0 §4.10: ask for the answer on our response topic, with the request's key as correlation data
-      const properties = this.version === 5 ? { responseTopic: this.replyTopic, correlationData: Buffer.from(key) } : undefined;
+      const properties = this.version === 5 && !this.bootstrap ? { responseTopic: this.replyTopic, correlationData: Buffer.from(key) } : undefined;
       this.client.publish(topic, Buffer.from(payload), { qos: 1, ...(properties ? { properties } : {}) }, (err) => {
         if (!err) return;
         clearTimeout(timer);
@@ -129,6 +150,19 @@ export class RpcClient {
         reject(new AgentError('PUBLISH_FAILED', `publish to ${topic} failed: ${err.message}`, { cause: err }));
       });
     });
+  }
+
+  /**
+   * Drops the connection and connects again with the current identity (after the meter's own certificate is
+   * installed: from the bootstrap identity to the meter's). Resolves once connected.
+   */
+  async reconnect(timeoutMs: number): Promise<void> {
+    const old = this.client;
+    old.removeAllListeners();
+    old.on('error', () => undefined);
+    await old.endAsync(true);
+    this.connect();
+    await this.waitConnected(timeoutMs);
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,7 @@
 // promise (docs/protocol.md §10.4), kept until its receipt is checked after the deadline (promises.ts).
 import { AnchorAck, CollectorTopics, LedgerTopics, gapTopic, isGapDelivery, type RpcOp } from '@meterseal/protocol';
 import type { Logger } from 'pino';
-import type { Interface, Outbox } from './outbox.js';
+import type { Interface, OutboxQueue } from './outbox.js';
 import type { PromiseTracker } from './promises.js';
 import type { RpcClient } from './rpc.js';
 
@@ -26,7 +26,7 @@ export class Uplink {
   constructor(
     readonly iface: Interface,
     private readonly rpc: RpcClient,
-    private readonly outbox: Outbox,
+    private readonly outbox: OutboxQueue,
     private readonly meterId: string,
     private readonly maxInFlight: number,
     private readonly log: Logger,
