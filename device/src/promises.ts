@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
-  LedgerTopics, bytesEqual, fromHex, leafHash, noteKeyHash, openCheckpoint, openInclusionPromise, parseReceipt, toHex,
+  LedgerTopics, bytesEqual, fromHex, leafHash, noteKeyHash, openCheckpoint, openInclusionPromise, parseReceipt, sameLedgerOrigin, toHex,
   utf8, verifyInclusion, type InclusionPromise, type ResponseBody,
 } from '@meterseal/protocol';
 import { AgentError } from './errors.js';
@@ -162,7 +162,9 @@ export class PromiseTracker {
       if (p.leafIndex !== null && r.anchorProof.index !== p.leafIndex) return `the receipt puts the anchor at leaf ${r.anchorProof.index}, the promise at ${p.leafIndex}`;
       // c2sp.org/signed-note: the ledger's note key is named by the origin
       const verifier = { name: ledger.origin, keyHash: noteKeyHash(ledger.origin, ledger.publicKey), publicKey: ledger.publicKey };
-      const cp = openCheckpoint(r.anchorProof.checkpoint, verifier, ledger.origin);
+      const cp = openCheckpoint(r.anchorProof.checkpoint, verifier);
+      // the ledger's origin, or one of its period logs "<origin>/<period>" (docs/ledger.md, rotation by period)
+      if (!sameLedgerOrigin(ledger.origin, cp.origin)) return `the receipt's checkpoint is for log "${cp.origin}", not ${ledger.origin}`;
       if (!verifyInclusion(leafHash(d.anchor), r.anchorProof.index, cp.size, r.anchorProof.proof, cp.root)) { // RFC 9162 §2.1.3.2
         return `the inclusion proof does not lead to the root of the checkpoint of size ${cp.size}`;
       }

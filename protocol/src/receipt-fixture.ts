@@ -37,6 +37,8 @@ export interface FixtureOptions {
   quorum?: number;
   /** Sign the reading with this key instead of the bound session key. */
   readingKey?: KeyPair;
+  /** The checkpoint's origin line (default FIXTURE_ORIGIN; a period log's is "<origin>/<period>"); the note key keeps FIXTURE_ORIGIN's name. */
+  checkpointOrigin?: string;
 }
 
 export function reading(meterId: string, seq: bigint): Reading {
@@ -75,8 +77,9 @@ export function buildReceiptFixture(o: FixtureOptions = {}): ReceiptFixture {
   const anchorIndex = add(signedAnchor);
   add(utf8.encode('a later entry'));
   const size = tree.size;
-  const body = `${FIXTURE_ORIGIN}\n${size}\n${Buffer.from(tree.root(size)).toString('base64')}\n`;
-  let note = signCheckpoint({ origin: FIXTURE_ORIGIN, size, root: tree.root(size), extensions: [] }, noteSigner(FIXTURE_ORIGIN, ledger.secretKey));
+  const origin = o.checkpointOrigin ?? FIXTURE_ORIGIN;
+  const body = `${origin}\n${size}\n${Buffer.from(tree.root(size)).toString('base64')}\n`;
+  let note = signCheckpoint({ origin, size, root: tree.root(size), extensions: [] }, noteSigner(FIXTURE_ORIGIN, ledger.secretKey));
   witnesses.slice(0, o.cosigners ?? witnesses.length).forEach((w, i) => {
     note += cosignatureSigner(`witness.test/w${i}`, w.secretKey).signCosignature(body, 1_790_000_000n);
   });

@@ -119,6 +119,15 @@ t.test('every tampered field fails with its reason', async (t) => {
   fails(t, () => verifyReading({ delivery: f.delivery, receipt: f.receipt, trust: parseTrustFile(f.trust), checkRevocation: () => 'revoked at seq 3' }), 'revocation', /revoked at seq 3/);
 });
 
+t.test('a receipt from a period log of the trusted ledger verifies; another origin is refused', async (t) => {
+  // docs/ledger.md, log rotation by period: the period log's checkpoint names "<origin>/<period>", signed with the
+  // ledger's note key (named by the base origin)
+  const period = buildReceiptFixture({ checkpointOrigin: 'meterseal.test/ledger/2026-11' });
+  t.equal(check(period).checkpoint.origin, 'meterseal.test/ledger/2026-11', 'a period checkpoint of the trusted ledger passes');
+  const stranger = buildReceiptFixture({ checkpointOrigin: 'meterseal.test/ledger/not-a-period' });
+  fails(t, () => check(stranger), 'checkpoint', /neither "meterseal\.test\/ledger" nor one of its period logs/);
+});
+
 t.test('the trust file is strict', async (t) => {
   const f = buildReceiptFixture();
   t.throws(() => parseTrustFile({ ...f.trust, extra: 1 }), { code: 'BAD_TRUST', message: /Unrecognized key|extra/ });

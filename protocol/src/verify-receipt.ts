@@ -26,6 +26,7 @@ import { ProtocolError } from './errors.js';
 import { decodeIdentityCertificate, type IdentityCertificate } from './identity.js';
 import { keyEventText, parseKeyStatus, verifyKeyStatus } from './key-status.js';
 import { leafHash, verifyInclusion } from './merkle/index.js';
+import { sameLedgerOrigin } from './previous-log.js';
 import type { KeyEvent } from './meter-index.js';
 import { parseReceipt, type ReceiptParts, type TlogProof } from './receipt.js';
 import type { Revocation } from './revocation.js';
@@ -149,7 +150,11 @@ function evaluate(input: VerifyReadingInput): Evaluation {
   if (receipt.bindingProof.checkpoint !== note) fail('checkpoint', 'checkpoint-signature', 'the anchor and binding proofs name different checkpoints');
   else {
     try {
-      cp = openCheckpoint(note, trust.ledger, trust.origin);
+      cp = openCheckpoint(note, trust.ledger);
+      // the trusted origin, or one of its period logs "<origin>/<period>" (docs/ledger.md, log rotation by period)
+      if (!sameLedgerOrigin(trust.origin, cp.origin)) {
+        throw new ProtocolError('WRONG_ORIGIN', `checkpoint origin "${cp.origin}" is neither "${trust.origin}" nor one of its period logs`);
+      }
     } catch (err) {
       fail('checkpoint', 'checkpoint-signature', (err as Error).message, err);
     }
