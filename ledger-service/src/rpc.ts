@@ -131,10 +131,12 @@ export class RpcRouter {
       const rejection =
         err instanceof Rejection
           ? err
-          : new Rejection('INTERNAL', `internal error${err instanceof LedgerError ? ` (${err.code})` : ''}`, { cause: err });
+          : storageFull(err)
+            ? new Rejection('INTERNAL', 'storage full: the ledger could not write its log (nothing was appended); send again later', { cause: err })
+            : new Rejection('INTERNAL', `internal error${err instanceof LedgerError ? ` (${err.code})` : ''}`, { cause: err });
       this.onReject(rejection.code);
       const logFields = { op: ctx.op, ref: ctx.ref, meterId: ctx.meterId, code: rejection.code };
-      if (rejection.code === 'INTERNAL') this.deps.logger.error({ ...logFields, err }, 'request failed');
+      if (rejection.code === 'INTERNAL') this.deps.logger.error({ ...logFields, reason: rejection.message, err }, 'request failed');
       else this.deps.logger.warn({ ...logFields, reason: rejection.message }, 'request refused');
       return { ...head, ref: ctx.ref, ok: false, error: { code: rejection.code, message: rejection.message }, ...rejection.fields };
     }
@@ -149,4 +151,10 @@ export class RpcRouter {
     }
     return ctx.meterId !== undefined ? { topic: responseTopic(ctx.meterId) } : undefined;
   }
+}
+
+/** SQLite's SQLITE_FULL (better-sqlite3 puts the result code name in `code`) or ENOSPC from a file write. */
+function storageFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC';
 }

@@ -78,6 +78,7 @@ t.test('the ledger on a full disk refuses anchors, loses nothing, recovers when 
   const refusals = s.agents.reduce((n, a) => n + Object.values(a.stats().ledger.rejected).reduce((x, y) => x + y, 0) + a.stats().ledger.errors, 0);
   t.ok(refusals > 0, `the agents were refused or timed out (${refusals}) rather than acknowledged`);
   t.match(fullLine(), { code: 'INTERNAL', err: { message: /database or disk is full/ } }, 'the refused anchor is logged with SQLite\'s "database or disk is full"');
+  t.match(fullLine(), { reason: /^storage full: / }, 'the refusal sent to the agent names the full storage, not just "internal error"');
   t.ok(s.agents.every((a) => (a.stats().ledger.rejected.INTERNAL ?? 0) > 0), 'every agent got an explicit refusal (INTERNAL), not a promise');
   t.comment(`agent refusals: ${JSON.stringify(s.agents.map((a) => a.stats().ledger.rejected))}`);
   t.ok(acked() - stalledAt <= METERS * 32, 'no more than what was already in flight got acknowledged after the disk filled');
