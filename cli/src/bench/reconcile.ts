@@ -7,7 +7,7 @@
 // Prints {readings, bytesAcrossGap, seconds, roundTripsToLocate}: a clean window (every meter root
 // matches), then one reading altered at rest and located (meter, seq) by walking the ledger's tree.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
@@ -30,6 +30,11 @@ const RECEIVED_AT = '2026-11-21T12:00:00.000Z';
 const REFERENCE_MAX = 2_000_000;
 
 const silent = pino({ level: 'silent' });
+
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1e6;
+}
 
 function windowBytes(auditPath: string): number[] {
   return readFileSync(auditPath, 'utf8')
@@ -101,17 +106,22 @@ export const reconcileBench: Benchmark = {
 
       progress('reconcile: a clean window');
       const c0 = performance.now();
+      const cpu0 = process.cpuUsage(); // all of this process's threads: the re-hash workers included
       const clean = await window('meterseal bench: clean window');
       const seconds = (performance.now() - c0) / 1000;
+      const cleanCpuSeconds = cpuSecondsSince(cpu0);
       if (clean.counts.matched !== n || clean.items.some((it) => it.outcome !== 'pending')) throw new Error(`the clean window did not match all ${n} readings: ${JSON.stringify(clean.counts)}`);
 
       // the reference: the same clean window re-hashed on the calling thread (skipped above REFERENCE_MAX: it is slow)
       let oneThreadSeconds: number | undefined;
+      let oneThreadCpuSeconds = 0;
       if (n <= REFERENCE_MAX) {
         progress('reconcile: the same clean window, re-hashed on the calling thread (reference)');
         const o0 = performance.now();
+        const ocpu0 = process.cpuUsage();
         const again = await window('meterseal bench: clean window, one thread', 0);
         oneThreadSeconds = (performance.now() - o0) / 1000;
+        oneThreadCpuSeconds = cpuSecondsSince(ocpu0);
         if (again.counts.matched !== n) throw new Error(`the one-thread clean window did not match all ${n} readings: ${JSON.stringify(again.counts)}`);
       }
 
@@ -144,7 +154,9 @@ export const reconcileBench: Benchmark = {
           prepareSeconds: Number(prepareSeconds.toFixed(1)),
           located: `${item.meterId}/${item.seq}`,
           rehashWorkers: n >= WORKER_THRESHOLD ? Math.min(8, availableParallelism()) : 0,
-          ...(oneThreadSeconds === undefined ? {} : { oneThreadSeconds: Number(oneThreadSeconds.toFixed(2)) }),
+          cleanCpuSeconds: Number(cleanCpuSeconds.toFixed(2)),
+          ...(oneThreadSeconds === undefined ? {} : { oneThreadSeconds: Number(oneThreadSeconds.toFixed(2)), oneThreadCpuSeconds: Number(oneThreadCpuSeconds.toFixed(2)) }),
+          loadAverageAtClean: Number(loadavg()[0]!.toFixed(1)),
         },
         figures: [
           compare(
@@ -169,6 +181,7 @@ export const reconcileBench: Benchmark = {
         notes: [
           'anchors appended to the ledger store directly (group commits) and readings inserted into the collector store with a filler signature: reconciliation checks hashes, not signatures',
           'bytes across the gap: the air-gap controller\'s audit of the window (both directions, headers included)',
+          'cpu seconds: the whole process (main thread, re-hash workers, ledger and relay in the same process); on a machine loaded by other sessions the wall-clock gain of workers needs free cores',
         ],
       };
     } finally {
