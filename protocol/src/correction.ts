@@ -8,11 +8,11 @@ import { Reader, Writer } from './codec.js';
 import { ProtocolError } from './errors.js';
 import { sha256 } from './hash.js';
 import { utf8 } from './bytes.js';
-import { KEY_ID_LENGTH, SIGNATURE_LENGTH } from './ed25519.js';
+import { KEY_ID_LENGTH } from './ed25519.js';
 import { assertMeterId } from './meter-id.js';
 import { RecordType, VERSION_1 } from './record-types.js';
 import { encodeAnchor, type Anchor } from './anchor.js';
-import { encodeDelivery } from './delivery.js';
+import { decodeDeliveryFrame, encodeDelivery } from './delivery.js';
 import { encodeSigned, signRecord } from './signed.js';
 import { MAX_REGISTERS, SALT_LENGTH } from './reading.js';
 import { unitCode, unitName, type Unit } from './units.js';
@@ -159,20 +159,7 @@ export function isCorrectionDelivery(bytes: Uint8Array): boolean {
 
 /** Pure parser of a Delivery that carries a correction. Throws ProtocolError. The signature is not checked here. */
 export function decodeCorrectionDelivery(bytes: Uint8Array): CorrectionDelivery {
-  const rd = new Reader(bytes, 'correction delivery');
-  const type = rd.u8('type');
-  if (type !== RecordType.Delivery) throw new ProtocolError('WRONG_TYPE', `not a Delivery record (type 0x${type.toString(16)})`);
-  const version = rd.u8('version');
-  if (version !== VERSION_1) throw new ProtocolError('BAD_VERSION', `unsupported Delivery version ${version}`);
-  const keyId = rd.fixed(KEY_ID_LENGTH, 'keyId');
-  const record = rd.bytes16('record');
-  const signature = rd.fixed(SIGNATURE_LENGTH, 'signature');
-  let signer: string | undefined;
-  if (bytes.length > RECORD_OFFSET + record.length + SIGNATURE_LENGTH) {
-    if (rd.u8('trailer tag') !== 0x01) throw new ProtocolError('BAD_DELIVERY', 'unknown Delivery trailer tag'); // §12.2
-    signer = rd.str8('signer');
-  }
-  rd.end();
+  const { keyId, record, signature, signer } = decodeDeliveryFrame(bytes);
   const correction = decodeCorrection(record);
   return { keyId, record, signature, correction, anchor: encodeAnchor(anchorOfCorrection(record, correction, keyId)), ...(signer !== undefined ? { signer } : {}) };
 }

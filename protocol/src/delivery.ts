@@ -29,18 +29,37 @@ export function encodeDelivery(d: Delivery): Uint8Array {
   return w.finish();
 }
 
-export function decodeDelivery(bytes: Uint8Array): Delivery & { decoded: Reading } {
+/** A Delivery's frame (§8): whatever record it carries — a reading, a gap (§12), a correction (§14) — undecoded. */
+export interface DeliveryFrame {
+  keyId: Uint8Array;
+  /** The carried record's bytes exactly as signed. */
+  record: Uint8Array;
+  signature: Uint8Array;
+  /** §12.2 signer trailer (a gateway that holds the meter's keys), when present. */
+  signer?: string;
+}
+
+/**
+ * Pure parser of the Delivery frame (§8): type, version, keyId[8], u16 length, record, signature[64], and the
+ * optional §12.2 signer trailer. Throws ProtocolError. The record and the signature are not checked here.
+ */
+export function decodeDeliveryFrame(bytes: Uint8Array): DeliveryFrame {
   const rd = readHeader(bytes, 'Delivery');
   const keyId = rd.fixed(KEY_ID_LENGTH, 'keyId');
-  const reading = rd.bytes16('reading');
+  const record = rd.bytes16('record');
   const signature = rd.fixed(SIGNATURE_LENGTH, 'signature');
   let signer: string | undefined;
-  if (bytes.length > 2 + KEY_ID_LENGTH + 2 + reading.length + SIGNATURE_LENGTH) {
+  if (bytes.length > 2 + KEY_ID_LENGTH + 2 + record.length + SIGNATURE_LENGTH) {
     const tag = rd.u8('trailer tag'); // §12.2: the only trailer is the signer
     if (tag !== SIGNER_TRAILER_TAG) throw new ProtocolError('BAD_DELIVERY', `unknown Delivery trailer tag 0x${tag.toString(16)}`);
     signer = rd.str8('signer');
   }
   rd.end();
+  return { keyId, record, signature, ...(signer !== undefined ? { signer } : {}) };
+}
+
+export function decodeDelivery(bytes: Uint8Array): Delivery & { decoded: Reading } {
+  const { keyId, record: reading, signature, signer } = decodeDeliveryFrame(bytes);
   return { keyId, reading, signature, ...(signer !== undefined ? { signer } : {}), decoded: decodeReading(reading) };
 }
 

@@ -7,11 +7,11 @@
 import { Reader, Writer } from './codec.js';
 import { ProtocolError } from './errors.js';
 import { sha256 } from './hash.js';
-import { KEY_ID_LENGTH, SIGNATURE_LENGTH } from './ed25519.js';
+import { KEY_ID_LENGTH } from './ed25519.js';
 import { assertMeterId } from './meter-id.js';
 import { RecordType, VERSION_1 } from './record-types.js';
 import { encodeAnchor, type Anchor } from './anchor.js';
-import { encodeDelivery } from './delivery.js';
+import { decodeDeliveryFrame, encodeDelivery } from './delivery.js';
 import { signRecord } from './signed.js';
 
 /** Why the sequences are missing (docs/protocol.md §12.1). Never reuse a number. */
@@ -121,19 +121,7 @@ export function isGapDelivery(bytes: Uint8Array): boolean {
 
 /** Pure parser of a Delivery that carries a gap. Throws ProtocolError. The signature is not checked here. */
 export function decodeGapDelivery(bytes: Uint8Array): GapDelivery {
-  const rd = new Reader(bytes, 'gap delivery');
-  const type = rd.u8('type');
-  if (type !== RecordType.Delivery) throw new ProtocolError('WRONG_TYPE', `not a Delivery record (type 0x${type.toString(16)})`);
-  const version = rd.u8('version');
-  if (version !== VERSION_1) throw new ProtocolError('BAD_VERSION', `unsupported Delivery version ${version}`);
-  const keyId = rd.fixed(KEY_ID_LENGTH, 'keyId');
-  const record = rd.bytes16('record');
-  const signature = rd.fixed(SIGNATURE_LENGTH, 'signature');
-  if (bytes.length > RECORD_OFFSET + record.length + SIGNATURE_LENGTH) {
-    if (rd.u8('trailer tag') !== 0x01) throw new ProtocolError('BAD_DELIVERY', 'unknown Delivery trailer tag'); // §12.2
-    rd.str8('signer');
-  }
-  rd.end();
+  const { keyId, record, signature } = decodeDeliveryFrame(bytes);
   const gap = decodeGap(record);
   return { keyId, record, signature, gap, anchor: encodeAnchor(anchorOfGap(record, gap, keyId)) };
 }
