@@ -189,7 +189,12 @@ export async function startDashboard(configInput: DashboardConfigInput, deps: Da
     }
     const meter = /^\/meters\/([^/]{1,200})$/.exec(path);
     if (meter) {
-      const id = decodeURIComponent(meter[1]!);
+      let id: string;
+      try {
+        id = decodeURIComponent(meter[1]!);
+      } catch {
+        throw new HttpError(400, 'the meter id in the path is not percent-encoded UTF-8'); // found by dashboard.fuzz.test.ts
+      }
       const body = await meterPage(deps.store, id, url.searchParams.get('obis') ?? undefined);
       if (!body) throw new HttpError(404, `no readings stored for meter ${id}`);
       return show(`Meter ${id}`, body);
