@@ -62,19 +62,27 @@ interface Slot {
 async function* pooled(path: string, meterIds: readonly string[], n: number, signal?: AbortSignal): AsyncGenerator<MeterLeaves> {
   const workerData = { path, tsxApi: import.meta.resolve('tsx/esm/api'), entry: new URL('./rehash-worker.ts', import.meta.url).href };
   const threads = Array.from({ length: n }, () => new Worker(BOOT, { eval: true, workerData }));
-  const slots: Slot[] = meterIds.map(() => {
-    const s = {} as Slot;
-    s.promise = new Promise<MeterLeaves>((resolve, reject) => Object.assign(s, { resolve, reject }));
-    s.promise.catch(() => undefined); // awaited in order below; a failure before then is not "unhandled"
-    return s;
-  });
   const lookahead = 2 * n + 2; // meters re-hashed ahead of the one being compared: bounded memory
   let next = 0;
   let yielded = 0;
   let failed: unknown = null;
+  /** Results of the meters in flight or waiting to be compared, at most `lookahead` (not one per meter of a large fleet). */
+  const slots = new Map<number, Slot>();
+  const slot = (id: number): Slot => {
+    let s = slots.get(id);
+    if (s === undefined) {
+      s = {} as Slot;
+      const made = s;
+      s.promise = new Promise<MeterLeaves>((resolve, reject) => Object.assign(made, { resolve, reject }));
+      s.promise.catch(() => undefined); // awaited in order below; a failure before then is not "unhandled"
+      if (failed !== null) s.reject(failed);
+      slots.set(id, s);
+    }
+    return s;
+  };
   const fail = (err: unknown): void => {
     failed ??= err;
-    for (const s of slots) s.reject(failed);
+    for (const s of slots.values()) s.reject(failed);
   };
   const dispatch = (w: Worker): void => {
     if (failed !== null || next >= meterIds.length || next >= yielded + lookahead) {
@@ -88,7 +96,7 @@ async function* pooled(path: string, meterIds: readonly string[], n: number, sig
   for (const w of threads) {
     w.on('message', (m: 'ready' | { id: number; leaves?: MeterLeaves; error?: string }) => {
       if (m === 'ready') return dispatch(w);
-      if (m.leaves) slots[m.id]!.resolve(m.leaves);
+      if (m.leaves) slot(m.id).resolve(m.leaves);
       else fail(new CollectorError('STORE_FAILED', `re-hashing meter ${meterIds[m.id]} failed: ${m.error}`));
       dispatch(w);
     });
@@ -98,7 +106,8 @@ async function* pooled(path: string, meterIds: readonly string[], n: number, sig
   try {
     for (let i = 0; i < meterIds.length; i++) {
       signal?.throwIfAborted();
-      const leaves = await slots[i]!.promise;
+      const leaves = await slot(i).promise;
+      slots.delete(i);
       yielded = i + 1;
       for (const w of [...idle]) {
         idle.delete(w);
