@@ -14,9 +14,13 @@ import {
 } from '@meterseal/protocol';
 import { CollectorError, describe } from './errors.js';
 import { LedgerClient } from './ledger-client.js';
-import { compareMeter, type CollectedLeaf } from './reconcile-tree.js';
-import { newReportId, reportJson, type MeterCompleteness, type ReadingValues, type Report, type ReportCounts, type ReportItem, type WitnessResult } from './report.js';
+import { compareMeter } from './reconcile-tree.js';
+import { newReportId, reportJson, type AdjustedItem, type ExplainedItem, type MeterCompleteness, type ReadingValues, type Report, type ReportCounts, type ReportItem, type WitnessResult } from './report.js';
 import type { RunStore } from './runs.js';
+import { SideRecords } from './corrections-reconcile.js';
+import type { CorrectionStore } from './corrections.js';
+import type { GapStore } from './gaps.js';
+import { collectLeaves, leafView, type ReadingTime } from './rehash.js';
 import type { CollectorStore, StoredReading } from './store.js';
 import { witnessCheckpoint, type WitnessStateStore } from './witness.js';
 
@@ -54,6 +58,12 @@ export interface ReconcileOptions {
   witness?: { signer: CosignatureSigner; store: WitnessStateStore };
   /** Where runs and their divergences are recorded (runs.ts). */
   runs?: RunStore;
+  /** Threads that re-hash meters (rehash.ts): 0 = this thread; default one per core from 50,000 stored readings on. */
+  rehashWorkers?: number;
+  /** Signed gap records: a proven one explains its seqs (corrections-reconcile.ts, docs/protocol.md §12). */
+  gaps?: GapStore;
+  /** Signed corrections: a proven one shows its original `adjusted` (§14). */
+  corrections?: CorrectionStore;
   /**
    * Only readings taken in [fromMs, toMs] (agent time, UTC epoch ms): per meter, the seqs from just after its
    * last stored reading before fromMs to just before its first after toMs (so gaps at the edges count).
@@ -62,14 +72,14 @@ export interface ReconcileOptions {
 }
 
 /** The seqs a time range covers for one meter, from its stored readings (sorted by seq). */
-export function seqsForRange(stored: readonly StoredReading[], range: { fromMs: number; toMs: number }): { from: bigint; to: bigint } {
+export function seqsForRange(stored: readonly ReadingTime[], range: { fromMs: number; toMs: number }): { from: bigint; to: bigint } {
   let from = 0n;
   let to = U64_MAX;
   for (const s of stored) {
-    const at = Number(s.reading.agentTimeMs);
-    if (at < range.fromMs) from = s.reading.seq + 1n;
+    const at = Number(s.agentTimeMs);
+    if (at < range.fromMs) from = s.seq + 1n;
     else if (at > range.toMs) {
-      to = s.reading.seq - 1n;
+      to = s.seq - 1n;
       break;
     }
   }
@@ -170,32 +180,35 @@ export async function reconcile(o: ReconcileOptions): Promise<Report> {
     const meterIds = [...new Set([...proven.keys(), ...(await o.store.meters())])].sort();
     const tally = new Tally();
     const completeness: MeterCompleteness[] = [];
+    const explained: ExplainedItem[] = [];
+    const adjusted: AdjustedItem[] = [];
     let readingsDone = 0;
     const ranges = new Map<string, { from: bigint; to: bigint }>();
-    for (const [i, meterId] of meterIds.entries()) {
+    let i = 0;
+    // every meter's readings re-encoded and re-hashed from their values, on worker threads when there are many (rehash.ts)
+    for await (const leaves of collectLeaves(o.store, meterIds, { ...(o.rehashWorkers === undefined ? {} : { workers: o.rehashWorkers }), ...(o.signal ? { signal: o.signal } : {}) })) {
       o.signal?.throwIfAborted();
-      const stored = await o.store.readings(meterId, 0n, U64_MAX, Number.MAX_SAFE_INTEGER);
-      const bySeq = new Map<bigint, StoredReading>();
+      const meterId = leaves.meterId;
+      const { mine, times } = leafView(leaves);
+      const bySeq = new Map<bigint, StoredReading>(); // whole stored readings are read only where needed (divergent seqs, corrected originals)
       const leafOf = meterLeafHasher(meterId); // = meterLeafHash(anchor), without building each record
-      const mine: CollectedLeaf[] = stored.map((s) => {
-        bySeq.set(s.reading.seq, s);
-        const again = rehash(s);
-        if (!('hash' in again) || s.keyId.length !== 8) return { seq: s.reading.seq, leafHash: null, readingHash: null };
-        return { seq: s.reading.seq, readingHash: again.hash, leafHash: leafOf(s.reading.seq, s.keyId, again.hash) };
-      });
-      const seqs = o.range ? seqsForRange(stored, o.range) : undefined;
+      const seqs = o.range ? seqsForRange(times, o.range) : undefined;
       if (seqs) ranges.set(meterId, seqs);
-      const result = await compareMeter(meterId, mine, proven.get(meterId), ledger, o.signal, seqs);
+      const side = SideRecords.load(meterId, leafOf, o.gaps, o.corrections); // gap records and corrections take seqs too
+      const merged = side.merge(mine);
+      const result = await compareMeter(meterId, merged, proven.get(meterId), ledger, o.signal, seqs, merged === mine ? leaves.root : undefined);
       tally.counts.matched += result.matchedInBulk;
       for (const v of result.verdicts) {
+        if (side.claims(v)) continue;
         const base = { meterId, seq: v.seq.toString(10) };
         if (v.kind === 'matched') tally.counts.matched++;
         else if (v.kind === 'missing') {
-          const at = expectedTime(v.seq, stored, interval);
+          const at = expectedTime(v.seq, times, interval);
           const pending = at !== undefined && at > fresh;
           tally.add({ ...base, outcome: pending ? 'pending' : 'missing', ledgerHash: toHex(v.ledger.readingHash), ...(pending ? { detail: 'anchored by the ledger, not yet collected: newer than two intervals' } : {}) });
         } else {
-          const s = bySeq.get(v.seq)!;
+          const s = bySeq.get(v.seq) ?? (await o.store.readings(meterId, v.seq, v.seq, 1))[0];
+          if (!s) throw new CollectorError('STORE_FAILED', `meter ${meterId} seq ${v.seq} was deleted during reconciliation; run it again`);
           const again = rehash(s);
           const collected = { collected: readingValues(s.reading), ...('hash' in again ? { collectedHash: toHex(again.hash) } : { detail: again.error }) };
           if (v.kind === 'tampered') {
@@ -207,9 +220,17 @@ export async function reconcile(o: ReconcileOptions): Promise<Report> {
           }
         }
       }
-      completeness.push(meterCompleteness(meterId, stored, started, interval));
-      readingsDone += stored.length;
-      o.onProgress?.({ meterId, metersDone: i + 1, metersTotal: meterIds.length, readingsDone });
+      const sideOut = await side.outcome({
+        received: times.map((x) => x.seq), original: async (seq) => bySeq.get(seq) ?? (await o.store.readings(meterId, seq, seq, 1))[0],
+        fresh, ...(seqs ? { seqs } : {}), missing: result.verdicts.flatMap((v) => (v.kind === 'missing' ? [v.seq] : [])),
+      });
+      tally.counts.matched -= sideOut.provenLeaves; // matched counts readings; proven records are listed apart
+      for (const it of sideOut.divergences) tally.add(it);
+      explained.push(...sideOut.explained);
+      adjusted.push(...sideOut.adjusted);
+      completeness.push({ ...meterCompleteness(meterId, times, started, interval), ...(o.gaps ? { explainedMissing: sideOut.explainedMissing, unexplainedMissing: sideOut.unexplainedMissing } : {}) });
+      readingsDone += times.length;
+      o.onProgress?.({ meterId, metersDone: ++i, metersTotal: meterIds.length, readingsDone });
     }
 
     const conflicted = new Map<string, { meterId: string; seq: bigint; n: number; bytes: Uint8Array }>();
@@ -256,6 +277,8 @@ export async function reconcile(o: ReconcileOptions): Promise<Report> {
       meters: completeness,
       silentMeters,
       traffic: { requests: ledger.requests, bytes: ledger.bytesReceived },
+      ...(o.gaps ? { explained } : {}),
+      ...(o.corrections ? { adjusted } : {}),
     };
     await o.store.saveReport(report);
     o.runs?.saveRun(report);
@@ -268,25 +291,25 @@ export async function reconcile(o: ReconcileOptions): Promise<Report> {
 }
 
 /** When a reading `seq` should have been taken, from the nearest stored reading and the interval. */
-function expectedTime(seq: bigint, stored: readonly StoredReading[], interval: bigint): bigint | undefined {
-  let below: StoredReading | undefined;
-  let above: StoredReading | undefined;
+function expectedTime(seq: bigint, stored: readonly ReadingTime[], interval: bigint): bigint | undefined {
+  let below: ReadingTime | undefined;
+  let above: ReadingTime | undefined;
   for (const s of stored) {
-    if (s.reading.seq < seq) below = s;
-    else if (s.reading.seq > seq) {
+    if (s.seq < seq) below = s;
+    else if (s.seq > seq) {
       above = s;
       break;
     }
   }
-  if (below) return below.reading.agentTimeMs + (seq - below.reading.seq) * interval;
-  if (above) return above.reading.agentTimeMs - (above.reading.seq - seq) * interval;
+  if (below) return below.agentTimeMs + (seq - below.seq) * interval;
+  if (above) return above.agentTimeMs - (above.seq - seq) * interval;
   return undefined;
 }
 
-function meterCompleteness(meterId: string, stored: readonly StoredReading[], at: Date, interval: bigint): MeterCompleteness {
+function meterCompleteness(meterId: string, stored: readonly ReadingTime[], at: Date, interval: bigint): MeterCompleteness {
   if (stored.length === 0) return { meterId, received: 0, expected: 0, silent: true };
-  const first = stored[0]!.reading;
-  const last = stored.reduce((a, s) => (s.reading.agentTimeMs > a.agentTimeMs ? s.reading : a), first);
+  const first = stored[0]!;
+  const last = stored.reduce((a, s) => (s.agentTimeMs > a.agentTimeMs ? s : a), first);
   const nowMs = BigInt(at.getTime());
   const expected = nowMs >= first.agentTimeMs ? Number((nowMs - first.agentTimeMs) / interval) + 1 : stored.length;
   return {
@@ -294,7 +317,7 @@ function meterCompleteness(meterId: string, stored: readonly StoredReading[], at
     received: stored.length,
     expected,
     firstSeq: first.seq.toString(),
-    lastSeq: stored[stored.length - 1]!.reading.seq.toString(),
+    lastSeq: stored[stored.length - 1]!.seq.toString(),
     lastReadingAt: new Date(Number(last.agentTimeMs)).toISOString(),
     silent: nowMs - last.agentTimeMs > 2n * interval,
   };
