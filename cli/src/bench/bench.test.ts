@@ -45,7 +45,7 @@ t.test('a run describes the machine, and its reports name every figure', async (
 });
 
 t.test('benchmarks are chosen by name, in registry order; an unknown name is refused', async (t) => {
-  t.same(selectBenchmarks([]).map((b) => b.name), ['ed25519', 'protocol', 'ledger', 'reconcile', 'serial', 'gateway']);
+  t.same(selectBenchmarks([]).map((b) => b.name), ['ed25519', 'protocol', 'ledger', 'collector', 'reconcile', 'serial', 'gateway', 'load']);
   t.same(selectBenchmarks(['reconcile', 'ed25519']).map((b) => b.name), ['ed25519', 'reconcile']);
   t.throws(() => selectBenchmarks(['ledger', 'nope']), /unknown benchmark "nope"/);
 });

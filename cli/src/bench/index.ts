@@ -1,7 +1,9 @@
 // `meterseal bench`: the registry of benchmarks and one run over some of them, with the machine described.
+import { collectorBench } from './collector.js';
 import { ed25519Bench } from './ed25519.js';
 import { gatewayBench } from './gateway.js';
 import { ledgerBench } from './ledger.js';
+import { loadBench } from './load.js';
 import { describeMachine, type Machine } from './machine.js';
 import { protocolBench } from './protocol.js';
 import { reconcileBench } from './reconcile.js';
@@ -11,7 +13,7 @@ import type { Benchmark, BenchOptions, Result } from './types.js';
 export type { Benchmark, BenchOptions, Figure, Measure, Result } from './types.js';
 export type { Machine } from './machine.js';
 
-export const BENCHMARKS: readonly Benchmark[] = [ed25519Bench, protocolBench, ledgerBench, reconcileBench, serialBench, gatewayBench];
+export const BENCHMARKS: readonly Benchmark[] = [ed25519Bench, protocolBench, ledgerBench, collectorBench, reconcileBench, serialBench, gatewayBench, loadBench];
 
 export interface BenchRun {
   machine: Machine;
