@@ -22,6 +22,12 @@ const MqttSchema = z
     password: z.string().min(1).optional(),
     /** Largest MQTT packet the embedded broker accepts (a delivery is well under 8 KiB). */
     maxPacketBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+    /**
+     * MQTT over TLS on the embedded broker with per-meter client certificates (tls.ts, issue 5 item 9): the
+     * broker's certificate and key (PEM files), and the ledger's meter CA certificate (its meter-ca.crt) that
+     * must have issued every client's certificate. Absent: plain MQTT (the demo's default).
+     */
+    tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1), clientCa: z.string().min(1) }).optional(),
   })
   .transform((m, ctx) => {
     const embedded = m.embedded ?? m.url === undefined;
@@ -29,6 +35,7 @@ const MqttSchema = z
       ctx.addIssue({ code: 'custom', message: 'url names an external broker: set embedded to false or drop url' });
     }
     if (!embedded && m.url === undefined) ctx.addIssue({ code: 'custom', message: 'embedded is false but no url is given' });
+    if (!embedded && m.tls !== undefined) ctx.addIssue({ code: 'custom', message: 'tls configures the embedded broker: an external broker has its own TLS settings' });
     return { ...m, embedded };
   });
 

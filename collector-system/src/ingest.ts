@@ -4,7 +4,8 @@
 // meter's own topics, to that topic with the request's Correlation Data (MQTT 5.0 §4.10) — once the store
 // has committed.
 import { randomBytes, type KeyObject } from 'node:crypto';
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Duplex } from 'node:stream';
+import mqtt, { MqttClient, type IClientOptions, type IPublishPacket } from 'mqtt';
 import type { Logger } from 'pino';
 import { CollectorTopics, TOPIC_ROOT, isCorrectionDelivery, isGapDelivery, responseTopic } from '@meterseal/protocol';
 import { correctionDelivery, type CorrectionStore } from './corrections.js';
@@ -20,6 +21,8 @@ export interface IngestOptions {
   protocolVersion: 4 | 5;
   username?: string;
   password?: string;
+  /** Connect over this stream instead of `url` (the embedded TLS broker's in-process attachment, tls.ts). */
+  connectStream?: () => Duplex;
   store: CollectorStore;
   ledgerKey: KeyObject;
   stats: StatsCounter;
@@ -76,7 +79,16 @@ export async function startIngest(o: IngestOptions): Promise<IngestHandle> {
   };
   let client: MqttClient;
   try {
-    client = await mqtt.connectAsync(o.url, options, false);
+    if (o.connectStream) {
+      const builder = o.connectStream;
+      client = new MqttClient(() => builder(), options);
+      await new Promise<void>((resolve, reject) => {
+        client.once('connect', () => { client.off('error', reject); resolve(); });
+        client.once('error', reject);
+      }).catch(async (err: unknown) => { await client.endAsync(true); throw err; });
+    } else {
+      client = await mqtt.connectAsync(o.url, options, false);
+    }
   } catch (cause) {
     throw new CollectorError('BROKER_FAILED', `cannot connect to the interface 2 broker at ${o.url}: ${describe(cause)}`, { cause });
   }

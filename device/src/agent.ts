@@ -19,7 +19,7 @@ import { PromiseTracker, type PromiseStats } from './promises.js';
 import { buildReading, clockSyncState, signReading } from './reading-builder.js';
 import { signedCorrection, type CorrectionRequest } from './correction.js';
 import { RpcClient } from './rpc.js';
-import { TlsIdentity } from './tls-identity.js';
+import { TlsIdentity, collectorDialer } from './tls-identity.js';
 import { Uplink, type UplinkStats } from './uplink.js';
 
 export interface AgentStats {
@@ -109,7 +109,10 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps): Prom
   // issue 5 item 9: mqtts with the bootstrap identity until the registration brings the meter's own certificate
   const tls = config.ledger.tls ? new TlsIdentity(config.dataDir, config.meterId, config.ledger.tls, log, deps.now) : undefined;
   const ledgerRpc = new RpcClient('ledger', config.ledger.url, config.meterId, log, config.requestTimeoutMs, 'auto', tls);
-  const collectorRpc = new RpcClient('collector', config.collector.url, config.meterId, log, config.requestTimeoutMs);
+  // interface 2 over mqtts with the meter's own certificate from the ledger's meter CA, never the bootstrap one
+  if (config.collector.tls && !tls) throw new AgentError('TLS_CONFIG', 'collector.tls needs ledger.tls: the client certificate comes from the ledger\'s meter CA');
+  const collectorTls = config.collector.tls && tls ? collectorDialer(tls, config.collector.tls) : undefined;
+  const collectorRpc = new RpcClient('collector', config.collector.url, config.meterId, log, config.requestTimeoutMs, 'auto', collectorTls);
   const promises = new PromiseTracker(join(config.dataDir, 'agent.sqlite'), join(config.dataDir, 'evidence'), config.meterId, log);
   const ledgerUplink = new Uplink('ledger', ledgerRpc, outbox, config.meterId, config.maxInFlight, log, promises);
   const collectorUplink = new Uplink('collector', collectorRpc, outbox, config.meterId, config.maxInFlight, log);

@@ -103,7 +103,19 @@ export const AgentConfig = z.object({
       timeFloor: z.iso.datetime().optional(),
     }).strict().optional(),
   }).strict().default({ url: 'mqtt://127.0.0.1:1883' }),
-  collector: z.object({ url: z.string().url().default('mqtt://127.0.0.1:1884') }).strict().default({ url: 'mqtt://127.0.0.1:1884' }),
+  collector: z.object({
+    url: z.string().url().default('mqtt://127.0.0.1:1884'),
+    /**
+     * mqtts to the collector (issue 5 item 9, device/README.md "TLS"): the agent presents the certificate the
+     * ledger's meter CA issued it (needs ledger.tls); `ca` (PEM file) must have issued the collector broker's
+     * certificate. Until the meter has its own certificate the collector uplink waits (readings stay queued).
+     */
+    tls: z.object({
+      ca: z.string().min(1),
+      /** ISO-8601 UTC; a clock earlier than this is "not set yet" (no-RTC boards). Default: ledger.tls.timeFloor or the build floor. */
+      timeFloor: z.iso.datetime().optional(),
+    }).strict().optional(),
+  }).strict().default({ url: 'mqtt://127.0.0.1:1884' }),
   /** SHA-256 of the agent's firmware image, hex; defaults to a hash of the agent's own package.json. */
   firmwareHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   /** Answer timeout for one request on either interface. */

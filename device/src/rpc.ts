@@ -4,7 +4,14 @@ import mqtt, { MqttClient } from 'mqtt';
 import { ResponseBody, bootstrapResponseTopic, responseTopic, type RpcOp } from '@meterseal/protocol';
 import type { Logger } from 'pino';
 import { AgentError } from './errors.js';
-import type { TlsIdentity } from './tls-identity.js';
+import type { Duplex } from 'node:stream';
+
+/** How an mqtts connection is opened: tls-identity.ts (the ledger: bootstrap or own certificate; the collector: own). */
+export interface TlsDialer {
+  /** True while on the shared bootstrap identity (registration topics only). */
+  readonly bootstrap: boolean;
+  dial(host: string, port: number): Duplex;
+}
 
 interface Waiter {
   resolve: (body: ResponseBody) => void;
@@ -33,7 +40,7 @@ export class RpcClient {
     private readonly timeoutMs: number,
     private readonly versionChoice: MqttVersionChoice = 'auto',
     /** mqtts with a client certificate (issue 5 item 9): the bootstrap identity until the meter has its own. */
-    private readonly tls?: TlsIdentity,
+    private readonly tls?: TlsDialer,
   ) {
     this.replyTopic = responseTopic(meterId);
     this.version = versionChoice === 3 ? 4 : 5;
@@ -66,7 +73,7 @@ export class RpcClient {
     let client: MqttClient;
     if (this.tls) {
       const u = new URL(this.url);
-      if (u.protocol !== 'mqtts:') throw new AgentError('TLS_CONFIG', `ledger.tls needs an mqtts:// url, not ${this.url}`);
+      if (u.protocol !== 'mqtts:') throw new AgentError('TLS_CONFIG', `${this.name}.tls needs an mqtts:// url, not ${this.url}`);
       const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
       const port = u.port ? Number(u.port) : 8883; // IANA secure-mqtt
       const tls = this.tls;

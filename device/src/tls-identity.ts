@@ -8,9 +8,11 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { AgentError } from './errors.js';
+import type { TlsDialer } from './rpc.js';
 import { TIME_FLOOR_MS, dialTls, loadOrCreateTlsKey, makeCsr } from './tls.js';
 
 export interface LedgerTlsConfig {
@@ -18,6 +20,12 @@ export interface LedgerTlsConfig {
   bootstrapCert: string;
   bootstrapKey: string;
   /** ISO-8601 UTC: a clock reading earlier than this is "not set yet" (default TIME_FLOOR_MS). */
+  timeFloor?: string | undefined;
+}
+
+export interface CollectorTlsConfig {
+  /** The CA (PEM file) that must have issued the collector broker's certificate. */
+  ca: string;
   timeFloor?: string | undefined;
 }
 
@@ -123,4 +131,31 @@ export class TlsIdentity {
       now: this.now, timeFloorMs: this.timeFloorMs, log: this.log,
     });
   }
+
+  /**
+   * Opens TLS to another broker of this meter's (the collector, interface 2) with the meter's own certificate
+   * only — never the bootstrap identity — checking the broker against `serverCa` by the same no-RTC rule.
+   * Without an own certificate yet: a stream that fails at once (the MQTT client retries; readings stay queued).
+   */
+  dialOwn(host: string, port: number, serverCa: X509Certificate, timeFloorMs = this.timeFloorMs): Duplex {
+    if (this.cert === undefined) {
+      const pending = new Duplex({ read() {}, write(_c, _e, done) { done(); } });
+      process.nextTick(() => pending.destroy(new AgentError('NO_TLS_CERTIFICATE', 'no TLS client certificate yet (issued at registration with the ledger)')));
+      return pending;
+    }
+    return dialTls({ host, port, ca: serverCa, cert: this.cert.toString(), key: this.keyPem, now: this.now, timeFloorMs, log: this.log });
+  }
+}
+
+/** The collector uplink's mqtts dialer (issue 5 item 9): the meter's own certificate, the collector's pinned CA. */
+export function collectorDialer(identity: TlsIdentity, cfg: CollectorTlsConfig): TlsDialer {
+  let ca: X509Certificate;
+  try {
+    ca = new X509Certificate(readText(cfg.ca, 'collector CA certificate'));
+  } catch (cause) {
+    if (cause instanceof AgentError) throw cause;
+    throw new AgentError('TLS_CONFIG', `${cfg.ca} is not a PEM certificate`, { cause });
+  }
+  const floor = cfg.timeFloor !== undefined ? Date.parse(cfg.timeFloor) : undefined;
+  return { bootstrap: false, dial: (host, port) => identity.dialOwn(host, port, ca, floor) };
 }
