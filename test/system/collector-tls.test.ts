@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { CollectorTopics, responseTopic } from '@meterseal/protocol';
@@ -127,6 +128,18 @@ t.test('interface 2 over TLS with the meter CA\'s per-meter certificates', async
   const c = await attempt(collector.mqttUrl, { ...meterA, username: 'meterseal-collector', password: 'guess' });
   c.client.end(true);
   t.match(c.outcome, /^refused: Connection refused: Bad username or password/, 'the collector\'s own login is not accepted over the network');
+
+  // the packet-size guard still applies on TLS: a CONNECT declaring ~256 MiB is cut before it is buffered
+  const port = Number(new URL(collector.mqttUrl).port);
+  const cut = await new Promise<string>((resolve) => {
+    const sock = tlsConnect({ host: '127.0.0.1', port, ca: readFileSync(server.ca), cert: readFileSync(join(agentDir, 'tls-client.crt')), key: readFileSync(join(agentDir, 'tls-client.key')) }, () => {
+      sock.write(Buffer.from([0x10, 0xff, 0xff, 0xff, 0x7f])); // MQTT 3.1.1 §2.2.3: Remaining Length 268,435,455
+    });
+    const guard = setTimeout(() => { sock.destroy(); resolve('still open after 20 s'); }, 20_000); // aedes' own CONNECT timeout is 30 s
+    sock.on('error', () => undefined);
+    sock.once('close', () => { clearTimeout(guard); resolve('closed'); });
+  });
+  t.equal(cut, 'closed', 'an oversized packet over TLS is cut by the packet guard');
 
   t.ok(collector.stats().collected >= 3, 'the agent\'s readings kept arriving');
 });
