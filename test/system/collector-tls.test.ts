@@ -18,6 +18,10 @@ import { startAgent } from '@meterseal/device';
 import { countingSource, waitUntil } from '../../edge-gateway/src/testing.js';
 
 const log = pino({ level: process.env.TLS_TEST_LOG ?? 'silent' });
+/** The collector's warnings, to see which identities reached its broker. */
+const collectorWarnings: string[] = [];
+const collectorLog = pino({ level: 'warn' }, { write: (line: string) => void collectorWarnings.push(line) });
+const bootstrapRefusals = (): number => collectorWarnings.filter((l) => l.includes('CN is not a meter id')).length;
 
 /** A CA and a certificate it signs (openssl 3, P-256): the collector's server certificate, or a stranger client. */
 function opensslPki(dir: string, name: string, leafCn: string, ext: string): { ca: string; cert: string; key: string } {
@@ -58,7 +62,7 @@ t.test('interface 2 over TLS with the meter CA\'s per-meter certificates', async
     dataDir: join(dir, 'collector'),
     mqtt: { port: 0, tls: { cert: server.cert, key: server.key, clientCa: files.caCert } },
     trust: { ledgerKeyDir: ledgerDir },
-  }, { log });
+  }, { log: collectorLog });
   t.teardown(() => collector.close());
   t.match(collector.mqttUrl, /^mqtts:\/\/127\.0\.0\.1:\d+$/, 'the collector\'s embedded broker speaks TLS');
 
@@ -73,6 +77,7 @@ t.test('interface 2 over TLS with the meter CA\'s per-meter certificates', async
   await waitUntil('readings collected over TLS with the meter\'s own certificate', () => collector.stats().collected >= 3, 60_000);
   const stored = await collector.store.readings('TLS-A', 1n, 10_000n);
   t.ok(stored.length >= 3, `readings of TLS-A stored (${stored.length})`);
+  t.equal(bootstrapRefusals(), 0, 'the agent never presented its bootstrap identity to the collector (it waited for its own certificate)');
 
   const tlsOpts = (cert: string, key: string): mqtt.IClientOptions => ({ ca: readFileSync(server.ca), cert: readFileSync(cert), key: readFileSync(key) });
   const meterA = tlsOpts(join(agentDir, 'tls-client.crt'), join(agentDir, 'tls-client.key'));
@@ -123,6 +128,7 @@ t.test('interface 2 over TLS with the meter CA\'s per-meter certificates', async
   const b = await attempt(collector.mqttUrl, tlsOpts(files.bootstrapCert, files.bootstrapKey));
   b.client.end(true);
   t.match(b.outcome, /^refused: Connection refused: Not authorized/, 'the bootstrap identity is not a meter on interface 2');
+  t.ok(bootstrapRefusals() >= 1, 'and the collector logs that refusal (what the check above counts)');
 
   // claiming to be the collector's own client over the network (with meter A's certificate): refused
   const c = await attempt(collector.mqttUrl, { ...meterA, username: 'meterseal-collector', password: 'guess' });
