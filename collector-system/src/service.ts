@@ -12,6 +12,7 @@ import { DB_FILE, openSqliteStore } from './sqlite-store.js';
 import { RunStore } from './runs.js';
 import { loadWitnessKey } from './witness.js';
 import { openGapStore, type GapStore } from './gaps.js';
+import { openCorrectionStore, type CorrectionStore } from './corrections.js';
 import { StatsCounter, type CollectorStats } from './stats.js';
 import type { CollectorStore } from './store.js';
 import { certificateKeyObject, loadTrust, requireVerifier, trustUsesTwoKeys } from './trust.js';
@@ -39,6 +40,8 @@ export interface CollectorHandle {
   readonly store: CollectorStore;
   /** Signed gap records (gaps.ts): explainedGaps(meterId) for reconciliation. */
   readonly gaps: GapStore;
+  /** Signed corrections (corrections.ts, docs/protocol.md §14), kept apart from the readings they correct. */
+  readonly corrections: CorrectionStore;
   stats(): CollectorStats;
   /** The operator's dashboard and the Prometheus endpoint, when enabled in the config. */
   readonly dashboardUrl?: string;
@@ -56,6 +59,7 @@ export async function startCollector(configInput: CollectorConfigInput, { log }:
   if (trustUsesTwoKeys(trust)) log.info('the ledger certifies identities and signs checkpoints with two different keys');
   const store = openSqliteStore(config.dataDir);
   const gaps = openGapStore(config.dataDir);
+  const corrections = openCorrectionStore(config.dataDir);
   const runs = new RunStore(join(config.dataDir, DB_FILE)); // reconciliation runs, divergences, witness state
   let witnessSigner: ReturnType<typeof loadWitnessKey>['signer'] | undefined;
   const stats = new StatsCounter();
@@ -71,12 +75,14 @@ export async function startCollector(configInput: CollectorConfigInput, { log }:
         url: broker.url,
         protocolVersion: broker.protocolVersion,
         ...broker.credentials,
+        ...(broker.connectStream ? { connectStream: broker.connectStream } : {}),
         store,
         ledgerKey: certificateKeyObject(trust),
         stats,
         log,
         maxPending: config.maxPending,
         gaps,
+        corrections,
       });
     }
     surfaces = await startSurfaces(config, {
@@ -88,6 +94,7 @@ export async function startCollector(configInput: CollectorConfigInput, { log }:
     await broker?.close().catch(() => {});
     await store.close();
     gaps.close();
+    corrections.close();
     runs.close();
     throw err;
   }
@@ -102,6 +109,7 @@ export async function startCollector(configInput: CollectorConfigInput, { log }:
     ...(surfaces.metricsUrl ? { metricsUrl: surfaces.metricsUrl } : {}),
     store,
     gaps,
+    corrections,
     stats: () => stats.snapshot(),
     idle: async () => {
       await ingest?.idle();
@@ -127,7 +135,7 @@ export async function startCollector(configInput: CollectorConfigInput, { log }:
         log,
         reportsDir: join(config.dataDir, 'reports'),
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-        reconcile: { intervalMs: config.readingIntervalMs, runs, witness: { signer: witnessSigner, store: runs }, ...(options.range ? { range: options.range } : {}) },
+        reconcile: { intervalMs: config.readingIntervalMs, runs, gaps, corrections, witness: { signer: witnessSigner, store: runs }, ...(options.range ? { range: options.range } : {}) },
       });
       running = run;
       surfaces.observe(run);
@@ -145,6 +153,7 @@ export async function startCollector(configInput: CollectorConfigInput, { log }:
         await broker?.close().catch((err: unknown) => log.warn({ err: describe(err) }, 'closing the broker failed'));
         await store.close();
         gaps.close();
+        corrections.close();
         runs.close();
         log.info('collector closed');
       })()),
