@@ -18,12 +18,16 @@ export interface LoadResult {
   ms: number;
   /** Publish-to-answer times, milliseconds, one per anchor. */
   latenciesMs: Float64Array;
+  /** Per anchor: when it was published (performance.now() ms) and the leaf index the ledger answered with. */
+  sent: Float64Array;
+  leafIndex: Float64Array;
 }
 
 interface AnchorAnswer {
   op?: string;
   ref?: string;
   ok?: boolean;
+  leafIndex?: string;
   duplicate?: boolean;
   error?: { code: string; message: string };
 }
@@ -34,6 +38,8 @@ export async function publishAll(
 ): Promise<LoadResult> {
   const total = loads.reduce((s, l) => s + l.anchors.length, 0);
   const latencies = new Float64Array(total);
+  const sent = new Float64Array(total);
+  const leafIndex = new Float64Array(total);
   let acked = 0;
   let failure: Error | undefined;
   let endAt = 0;
@@ -79,6 +85,8 @@ export async function publishAll(
       if (!body.ok || body.duplicate) {
         return fail(new Error(`the ledger did not append ${load.meter.meterId} seq ${body.ref}: ${body.error ? `${body.error.code} ${body.error.message}` : 'duplicate'}`));
       }
+      sent[acked] = t0;
+      leafIndex[acked] = Number(body.leafIndex ?? NaN);
       latencies[acked++] = now - t0;
       inFlight--;
       if (acked === total) {
@@ -100,5 +108,54 @@ export async function publishAll(
     clearInterval(ticker);
   }
   if (failure) throw failure;
-  return { anchors: total, ms: endAt - start, latenciesMs: latencies };
+  return { anchors: total, ms: endAt - start, latenciesMs: latencies, sent, leafIndex };
+}
+
+/**
+ * Watches the ledger's signed checkpoints (C2SP tlog-tiles `GET /checkpoint`, polled every `everyMs`) and records
+ * when each size was first seen, so that an anchor's time to inclusion in a signed checkpoint can be measured:
+ * the first checkpoint whose size exceeds its leaf index. Resolution: the polling interval.
+ */
+export class CheckpointWatch {
+  readonly #url: string;
+  readonly #seen: { at: number; size: number }[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #busy = false;
+
+  constructor(httpUrl: string, everyMs = 20) {
+    this.#url = `${httpUrl}/checkpoint`;
+    this.#timer = setInterval(() => void this.#poll(), everyMs);
+  }
+
+  async #poll(): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      const text = await (await fetch(this.#url)).text();
+      const size = Number(text.split('\n')[1]); // c2sp.org/tlog-checkpoint: origin, size, root hash
+      const last = this.#seen.at(-1);
+      if (Number.isFinite(size) && (!last || size > last.size)) this.#seen.push({ at: performance.now(), size });
+    } catch {
+      // the ledger is closing; the next poll or stop() ends it
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** Waits (up to timeoutMs) until a checkpoint covers `size` entries, then stops polling. */
+  async stopWhenCovers(size: number, timeoutMs = 10_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while ((this.#seen.at(-1)?.size ?? 0) < size && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    clearInterval(this.#timer);
+  }
+
+  /** Milliseconds from each anchor's publish to the first signed checkpoint covering its leaf (NaN if none). */
+  latencies(sent: Float64Array, leafIndex: Float64Array): Float64Array {
+    const out = new Float64Array(sent.length);
+    for (let i = 0; i < sent.length; i++) {
+      const cp = this.#seen.find((c) => c.size > leafIndex[i]!);
+      out[i] = cp ? Math.max(0, cp.at - sent[i]!) : Number.NaN;
+    }
+    return out;
+  }
 }
