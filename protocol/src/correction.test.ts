@@ -2,7 +2,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import {
   ProtocolError, RecordType, decodeAnchor, decodeCorrection, decodeCorrectionDelivery, decodeDelivery, encodeCorrection, encodeDelivery,
-  fuzzParams, generateKeyPair, isCorrectionDelivery, isGapDelivery, keyId, mutateBytes, sha256, signCorrection, splitSigned, verifyRecord,
+  fuzzParams, generateKeyPair, isCorrectionDelivery, isGapDelivery, keyId, mutateBytes, sha256, signCorrection, splitSigned, valueOrTyped, verifyRecord,
   type Correction,
 } from './index.js';
 
@@ -79,15 +79,8 @@ t.test('a signed correction: the Delivery and the signed anchor carry the same s
   t.throws(() => decodeCorrectionDelivery(badTag), { code: 'BAD_DELIVERY' });
 });
 
-function typed(f: () => unknown): boolean {
-  try {
-    f();
-    return true;
-  } catch (err) {
-    if (err instanceof ProtocolError && typeof err.code === 'string' && err.code.length > 0) return true;
-    throw new Error(`not a typed ProtocolError: ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`);
-  }
-}
+/** A value or a typed ProtocolError with a string code (fuzz-runs.ts valueOrTyped). */
+const typed = (f: () => unknown): boolean => valueOrTyped(ProtocolError, f);
 
 t.test('hostile bytes: the correction parsers return a value or throw ProtocolError, never anything else', async () => {
   const key = generateKeyPair();

@@ -7,19 +7,12 @@ import { generateKeyPair } from './ed25519.js';
 import { noteSigner } from './note.js';
 import { signCheckpoint } from './checkpoint.js';
 import { EMPTY_ROOT } from './merkle/hashing.js';
-import { fuzzParams, mutateBytes } from './fuzz-runs.js';
+import { fuzzParams, mutateBytes, valueOrTyped } from './fuzz-runs.js';
 import { decodePreviousLog, encodePreviousLog } from './previous-log.js';
 import { VERSION_1 } from './record-types.js';
 
-function typedOrValue(f: () => unknown): boolean {
-  try {
-    f();
-    return true;
-  } catch (err) {
-    if (err instanceof ProtocolError && typeof err.code === 'string' && err.code.length > 0) return true;
-    throw new Error(`not a typed ProtocolError: ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`);
-  }
-}
+/** A value or a typed ProtocolError with a string code (fuzz-runs.ts valueOrTyped). */
+const typedOrValue = (f: () => unknown): boolean => valueOrTyped(ProtocolError, f);
 
 const note = signCheckpoint({ origin: 'fuzz.test/log/2026-10', size: 9n, root: EMPTY_ROOT, extensions: [] }, noteSigner('fuzz.test/log', generateKeyPair().secretKey));
 const valid = encodePreviousLog({ origin: 'fuzz.test/log/2026-11', closedAtMs: 1n, carried: 3n, checkpoint: note });
