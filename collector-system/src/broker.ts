@@ -1,5 +1,5 @@
 // Where interface 2 messages arrive: an embedded aedes 1.x broker (MQTT 3.1.1) served over node:net, or an
-// external MQTT 3.1.1/5 broker by URL. Coarse access rules on the embedded broker (no per-meter identities yet):
+// external MQTT 3.1.1/5 broker by URL. Coarse access rules on the embedded broker in plain mode (no per-meter identities):
 //   - only the collector's own client (a per-process secret password) may subscribe to the collector's
 //     request topics, so no meter can read another meter's readings (they carry consumption);
 //   - only the collector's client may publish under meterseal/v1/meter/, so no one can forge its responses;
