@@ -1,6 +1,6 @@
 // Scripted attacks on interface 2 and on the collector's database, each detected by the shipped collector
 // (ingest + reconciliation through the real air gap) and located by (meter, seq, kind). Rows: docs/threat-model.md.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import Database from 'better-sqlite3';
 import { generateKeyPair } from '@meterseal/protocol';
 import { deliver, flipBit, located, makeMeter, makeReading, startWorld, type World } from './harness.js';
@@ -9,6 +9,19 @@ let w: World;
 t.before(async () => {
   w = await startWorld(t);
 });
+
+/** Seqs 1..3 of a new meter delivered and anchored; the insider's handle on the collector's SQLite, and the stored seq keys. */
+async function threeStored(t: Test, meterId: string): Promise<{ db: Database.Database; seqs: unknown[]; meterId: string }> {
+  const { meter, client } = await w.meter(meterId);
+  for (let seq = 1n; seq <= 3n; seq++) {
+    const d = deliver(meter, makeReading(meter.meterId, seq));
+    w.ledger.anchor(meter, d);
+    t.match(await client.deliver(seq, d.payload), { ok: true });
+  }
+  const db = new Database(w.dbPath);
+  const seqs = (db.prepare('SELECT seq FROM readings WHERE meter_id = ? ORDER BY seq').all(meterId) as Array<{ seq: unknown }>).map((r) => r.seq);
+  return { db, seqs, meterId };
+}
 
 t.test('T-N2: a reading dropped before the collector is missing at reconciliation, at its seq', async (t) => {
   const { meter, client } = await w.meter('ATK-DROP-01');
@@ -54,36 +67,22 @@ t.test('T-N1: a bit flipped in transit is refused BAD_SIGNATURE at ingest and mi
 });
 
 t.test('T-I1: a value edited at rest in the collector SQLite is tampered, at its seq', async (t) => {
-  const { meter, client } = await w.meter('ATK-EDIT-01');
-  for (let seq = 1n; seq <= 3n; seq++) {
-    const d = deliver(meter, makeReading(meter.meterId, seq));
-    w.ledger.anchor(meter, d);
-    t.match(await client.deliver(seq, d.payload), { ok: true });
-  }
-  const db = new Database(w.dbPath);
-  const seqs = (db.prepare('SELECT seq FROM readings WHERE meter_id = ? ORDER BY seq').all(meter.meterId) as Array<{ seq: unknown }>).map((r) => r.seq);
-  const changes = db.prepare("UPDATE registers SET value = '999999999' WHERE meter_id = ? AND seq = ? AND idx = 0").run(meter.meterId, seqs[1]).changes;
+  const { db, seqs, meterId } = await threeStored(t, 'ATK-EDIT-01');
+  const changes = db.prepare("UPDATE registers SET value = '999999999' WHERE meter_id = ? AND seq = ? AND idx = 0").run(meterId, seqs[1]).changes;
   db.close();
   t.equal(changes, 1, 'the insider changed one stored value');
   const report = await w.reconcile();
-  t.same(located(report, meter.meterId), [['2', 'tampered']]);
+  t.same(located(report, meterId), [['2', 'tampered']]);
 });
 
 t.test('T-I2: a row deleted from the collector SQLite is missing, at its seq', async (t) => {
-  const { meter, client } = await w.meter('ATK-DELETE-01');
-  for (let seq = 1n; seq <= 3n; seq++) {
-    const d = deliver(meter, makeReading(meter.meterId, seq));
-    w.ledger.anchor(meter, d);
-    t.match(await client.deliver(seq, d.payload), { ok: true });
-  }
-  const db = new Database(w.dbPath);
-  const seqs = (db.prepare('SELECT seq FROM readings WHERE meter_id = ? ORDER BY seq').all(meter.meterId) as Array<{ seq: unknown }>).map((r) => r.seq);
-  db.prepare('DELETE FROM registers WHERE meter_id = ? AND seq = ?').run(meter.meterId, seqs[2]);
-  const gone = db.prepare('DELETE FROM readings WHERE meter_id = ? AND seq = ?').run(meter.meterId, seqs[2]).changes;
+  const { db, seqs, meterId } = await threeStored(t, 'ATK-DELETE-01');
+  db.prepare('DELETE FROM registers WHERE meter_id = ? AND seq = ?').run(meterId, seqs[2]);
+  const gone = db.prepare('DELETE FROM readings WHERE meter_id = ? AND seq = ?').run(meterId, seqs[2]).changes;
   db.close();
   t.equal(gone, 1, 'the insider deleted one reading');
   const report = await w.reconcile();
-  t.same(located(report, meter.meterId), [['3', 'missing']]);
+  t.same(located(report, meterId), [['3', 'missing']]);
 });
 
 t.test('T-N4: a forged reading (valid format, signed with a key the meter never bound) is refused', async (t) => {

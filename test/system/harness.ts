@@ -92,6 +92,13 @@ export function meterseal(args: string[], env: Record<string, string> = {}): Pro
   };
 }
 
+/** Runs `meterseal ARGS` to completion (a one-shot command such as verify): exit code, stdout, stderr lines. */
+export async function runMeterseal(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = meterseal(args);
+  const code = await new Promise<number | null>((resolve) => p.child.once('close', (c) => resolve(c))); // stdio drained
+  return { code, stdout: p.stdout(), stderr: p.lines.join('\n') };
+}
+
 export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000, everyMs = 200): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

@@ -9,7 +9,6 @@
 //     receipt verifies in every other check, and verify exits 1 with `FAIL key-not-revoked: revoked at log index
 //     N (reason "meter stolen"), before the reading's anchor at log index M`.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,22 +22,11 @@ import { LedgerLog, loadOrCreateKeys, openSqliteStore } from '@meterseal/ledger-
 import { startTestLedger, tempDir } from '@meterseal/ledger-service/testing/harness';
 import type { FakeMeter } from '@meterseal/ledger-service/testing/fake-meter';
 import { startWitness } from '@meterseal/witness';
-import { BIN } from './harness.js';
+import { runMeterseal } from './harness.js';
 
 const ORIGIN = 'meterseal.test/ledger';
 const M1 = { meterId: 'M-1', customerAccount: 'ACC-1' };
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.once('error', reject);
-    p.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** A reading signed as the agent signs it: the anchor (the log entry) and the Delivery (what verify reads). */
 function signedReading(m: FakeMeter, seq: bigint): { anchor: Uint8Array; delivery: Uint8Array; readingHash: Uint8Array } {
@@ -126,13 +114,13 @@ t.test('meterseal verify: a reading before the revocation passes, one logged aft
     return p;
   };
   const trustFile = f('trust.json', trust);
-  const ok = await run(['verify', '--reading', f('r2.bin', r2.delivery), '--receipt', f('receipt2.json', JSON.stringify(before)), '--trust', trustFile]);
+  const ok = await runMeterseal(['verify', '--reading', f('r2.bin', r2.delivery), '--receipt', f('receipt2.json', JSON.stringify(before)), '--trust', trustFile]);
   t.equal(ok.code, 0, `${ok.stdout}${ok.stderr}`);
   t.match(ok.stdout, /^PASS checkpoint-signature\nPASS witness-quorum\nPASS signature\nPASS inclusion\nPASS index-proof\nPASS key-bound\n/);
   t.match(ok.stdout, new RegExp(`^PASS key-not-revoked \\(identity key [0-9a-f]{16} was revoked later, at log index ${revokedAt} \\(reason "meter stolen"\\), after the reading's anchor at log index \\d+\\)$`, 'm'));
   t.match(ok.stdout, /\nOK reading M-1 seq 2 .*not revoked before it/);
 
-  const bad = await run(['verify', '--reading', f('r3.bin', r3.delivery), '--receipt', f('receipt3.json', JSON.stringify(after)), '--trust', trustFile]);
+  const bad = await runMeterseal(['verify', '--reading', f('r3.bin', r3.delivery), '--receipt', f('receipt3.json', JSON.stringify(after)), '--trust', trustFile]);
   t.equal(bad.code, 1, bad.stderr);
   t.match(bad.stdout, /^PASS checkpoint-signature\nPASS witness-quorum\nPASS signature\nPASS inclusion\nPASS index-proof\nPASS key-bound\n/, 'every other check passes');
   t.match(bad.stdout, new RegExp(`^FAIL key-not-revoked: revoked at log index ${revokedAt} \\(reason "meter stolen"\\), before the reading's anchor at log index ${anchorAt}$`, 'm'));
