@@ -48,8 +48,8 @@ export function lineBitsPerChar(parity: 'none' | 'even' | 'odd', stopBits: 1 | 2
   return 1 + 8 + (parity === 'none' ? 0 : 1) + stopBits;
 }
 
-/** A mulberry32 PRNG: reproducible fault dice. */
-function dice(seed: number): () => number {
+/** A mulberry32 PRNG: reproducible fault dice (also the fault-injection tests' seeded kill points). */
+export function dice(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

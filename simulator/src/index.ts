@@ -20,7 +20,7 @@ export { RegisterBank, physicalValue } from './register-bank.js';
 export { simulatorConfigSchema, parseSimulatorConfig, type SimulatorConfig, type SimulatorConfigInput } from './config.js';
 export { startSimulator, type SimulatorHandle, type SimulatorOptions, type SimulatorStats } from './server.js';
 export { socatAvailable, createPtyPair, type PtyPair, type PtyPairOptions } from './pty.js';
-export { FaultyLine, faultsSchema, driftingClock, lineBitsPerChar, type Faults, type FaultsInput, type FaultyLineOptions, type FaultyLineStats } from './faulty-line.js';
+export { FaultyLine, faultsSchema, driftingClock, dice as seededRng, lineBitsPerChar, type Faults, type FaultsInput, type FaultyLineOptions, type FaultyLineStats } from './faulty-line.js';
 export { createInProcessLink, InProcessPort, type InProcessLink, type InProcessLinkOptions } from './link.js';
 // DL/T 645-2007: a virtual State Grid meter on a serial device or stream (its own slave-side codec).
 export {

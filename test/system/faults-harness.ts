@@ -20,17 +20,8 @@ import { freePort, waitUntil } from './harness.js';
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 export const mosquittoAvailable = (): boolean => existsSync(MOSQUITTO);
 
-/** A seeded RNG (mulberry32): the same seed gives the same kill points; the seed is printed by each test. */
-export function seededRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded RNG (mulberry32, the simulator's fault dice): the same seed gives the same kill points; each test prints its seed. */
+export { seededRng } from '@meterseal/simulator';
 
 export function seedFromEnv(): number {
   const s = process.env.METERSEAL_FAULT_SEED;
