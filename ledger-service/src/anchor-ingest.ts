@@ -8,15 +8,17 @@
 //
 // Pipeline: a group is prepared (state reads) when it is taken, its signatures are verified on the worker
 // pool (verify-pool.ts) or, for a small group, on the event loop, and it is decided and committed after the
-// group before it; so the next group is verified while this one commits and its answers go out.
+// group before it; so the next group is verified while this one commits and its answers go out. A group's
+// inclusion promises are signed on the same workers (ingest-promises.ts) while its transaction commits.
 import { bytesEqual } from '@meterseal/protocol';
 import type { LedgerDeps, RequestContext } from './handlers/context.js';
 import {
-  PrepareMemo, anchorFields, decideAnchor, parseAnchor, prepareAnchor, type GroupAnchor, type ParsedAnchor, type PreparedAnchor,
+  PrepareMemo, anchorFields, decideAnchor, findCommitted, parseAnchor, prepareAnchor, type GroupAnchor, type ParsedAnchor, type PreparedAnchor,
 } from './handlers/anchor.js';
 import type { PendingEntry } from './log.js';
 import type { AnchorRow } from './store.js';
 import { verifyInline, type VerifyJob, type VerifyPool } from './verify-pool.js';
+import { PromiseIssuer, type PromiseRequest } from './ingest-promises.js';
 
 export interface IngestOptions {
   /** Most anchors in one group (one transaction). */
@@ -60,11 +62,16 @@ export class AnchorIngest {
   private generation = 0;
   private readonly roomWaiters: Array<() => void> = [];
   readonly stats: IngestStats = { groups: 0, anchors: 0, largestGroup: 0 };
+  private readonly promises: PromiseIssuer;
 
   constructor(
     private readonly deps: LedgerDeps,
     private readonly o: IngestOptions,
-  ) {}
+  ) {
+    this.promises = new PromiseIssuer(deps, o.pool, o.inlineBelow ?? 32, (err) => {
+      deps.logger.error({ err }, 'promise signing worker failed; signing this group on the event loop');
+    });
+  }
 
   /**
    * One anchor: resolves with its answer's fields once its group has committed, rejects with its refusal.
@@ -183,13 +190,25 @@ export class AnchorIngest {
     });
   }
 
-  /** Decides in arrival order, appends the group in one transaction, then answers every anchor of it. */
-  private commit(group: AnchorItem[], prepared: Prepared[], verified: boolean[], generation: number): void {
+  /**
+   * Decides in arrival order, appends the group in one transaction, then answers every anchor of it. The
+   * group's promises are signed on the pool while the transaction commits; no answer leaves before both.
+   */
+  private async commit(group: AnchorItem[], prepared: Prepared[], verified: boolean[], generation: number): Promise<void> {
     const { log, store } = this.deps;
     const stale = generation !== this.generation;
     const inGroup = new Map<string, GroupAnchor>();
     const entries: PendingEntry[] = [];
     const first = log.size;
+    const requests: PromiseRequest[] = [];
+    const promised: Fields[] = [];
+    const withPromise = (fields: Fields, p: PreparedAnchor, leafIndex: bigint): Fields => {
+      const a = p.anchor;
+      const logOrigin = typeof fields.logOrigin === 'string' ? fields.logOrigin : undefined; // a closed period's log
+      requests.push({ subject: { meterId: a.meterId, seq: a.seq, readingHash: a.readingHash, signed: p.signed }, leafIndex, ...(logOrigin !== undefined ? { logOrigin } : {}) });
+      promised.push(fields);
+      return fields;
+    };
     const outcomes: Outcome[] = prepared.map((p, i) => {
       if ('error' in p) return { error: p.error };
       try {
@@ -201,21 +220,24 @@ export class AnchorIngest {
           existing = p.committed;
           same = p.committedSame === true;
         } else if (!existing && stale && !p.meterRefusal) {
-          existing = store.getAnchor(a.meterId, a.seq);
-          const prev = existing && log.entry(existing.leafIndex);
-          same = prev !== undefined && bytesEqual(prev, p.signed);
+          findCommitted(p, this.deps); // the current log's row, or a closed period's after a rotation (anchor.ts)
+          existing = p.committed;
+          same = p.committedSame === true;
         }
         const d = decideAnchor(p, existing, verified[i] === true, same);
-        if (d.kind === 'duplicate') return { fields: anchorFields(a.seq, d.leafIndex, true, p, this.deps), appended: d.pending };
+        // anchorFields without deps: the answer's fields but no promise — it is signed below, in one batch
+        if (d.kind === 'duplicate') return { fields: withPromise(anchorFields(a.seq, d.leafIndex, true, p), p, d.leafIndex), appended: d.pending };
         const leafIndex = first + BigInt(entries.length);
         entries.push({ entry: p.signed, effect: { kind: 'anchor', anchor: { meterId: a.meterId, seq: a.seq, readingHash: a.readingHash, keyId: a.keyId } } });
         inGroup.set(key, { leafIndex, readingHash: a.readingHash, signed: p.signed });
-        return { fields: anchorFields(a.seq, leafIndex, false, p, this.deps), appended: true };
+        return { fields: withPromise(anchorFields(a.seq, leafIndex, false, p), p, leafIndex), appended: true };
       } catch (error) {
         return { error };
       }
     });
 
+    // the records are issued now (issue time); signing is posted to the workers now and overlaps the commit
+    const signing = this.promises.sign(this.promises.build(requests));
     let failure: { err: unknown } | undefined;
     if (entries.length > 0) {
       try {
@@ -228,6 +250,8 @@ export class AnchorIngest {
     this.stats.groups++;
     this.stats.anchors += group.length;
     this.stats.largestGroup = Math.max(this.stats.largestGroup, group.length);
+    const signed = await signing;
+    promised.forEach((fields, i) => (fields.promise = signed[i]));
     // Only now, after the commit, does any answer of this group leave.
     outcomes.forEach((o, i) => {
       const item = group[i]!;

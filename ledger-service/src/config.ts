@@ -103,7 +103,20 @@ export const LedgerConfigSchema = z
      * files <dataDir>/periods/<period>.sqlite; each new log's entry 0 commits the previous final checkpoint.
      * Absent: one log for ever (<dataDir>/ledger.sqlite). `day` and `hour` are for tests and small pilots.
      */
-    rotation: z.strictObject({ period: z.enum(['month', 'day', 'hour']).default('month') }).optional(),
+    rotation: z
+      .strictObject({
+        period: z.enum(['month', 'day', 'hour']).default('month'),
+        /**
+         * The next period's carried key state is prepared this long before the boundary (period-prepare.ts), in
+         * small batches between other work, so the boundary appends only entry 0 and the key events since.
+         * Default: 1 h for a month, 10 min for a day, 2 min for an hour; 0 turns preparation off (the carry is
+         * then done whole at the boundary).
+         */
+        prepareAheadMs: z.number().int().min(0).max(7 * 86_400_000).optional(),
+        /** Meters whose highest seq anchored in closed periods is kept in memory (period-closed-anchors.ts). */
+        closedSeqCacheMeters: z.number().int().min(0).max(100_000_000).default(500_000),
+      })
+      .optional(),
     /** Inclusion promises (promise.ts): the deadline is the answer's time plus this maximum merge delay. */
     maxMergeDelayMs: z.number().int().min(1).max(86_400_000).default(300_000),
     /**

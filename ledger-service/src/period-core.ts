@@ -28,7 +28,7 @@ export function openPeriodLedgerCore(config: LedgerConfig, logger: Logger, now: 
   });
   try {
     publishKeys(config.dataDir, keys);
-    const store = new RotatingStore(periods);
+    const store = new RotatingStore(periods, config.rotation?.closedSeqCacheMeters);
     const log = new RotatingLog(periods, store, keys.noteSigner, config.origin);
     stats = new Stats(store);
     const deps: LedgerDeps = {

@@ -151,7 +151,7 @@ export function registerPeriodRoutes<L extends FastifyBaseLogger>(
     const p = lookup(reply, id);
     if (!('store' in p)) return p;
     try {
-      return receiptFor(p, q['meter'], BigInt(q['seq']));
+      return receiptFor(p, q['meter'], BigInt(q['seq']), { closedPeriods: false }); // this period's log only
     } catch (err) {
       if (err instanceof Rejection && (err.code === 'NOT_ANCHORED' || err.code === 'NOT_YET_COSIGNED')) return notFound(reply, err.code, err.message);
       throw err;

@@ -107,9 +107,10 @@ t.test('hourly rotation: final checkpoint, entry 0, carried keys, closed periods
   t.equal((await fetch(`${ledger.httpUrl}/period/${T12}/v1/proof/inclusion?index=0&size=${sizeT12 + 1n}`)).status, 400, 'a size past the closed log is a 400');
 
   // a reading anchored in the closed period still has a receipt, proven against that log's final checkpoint
-  t.equal((await fetch(`${ledger.httpUrl}/receipt?meter=${M1.meterId}&seq=2`)).status, 404, 'not in the current log');
+  t.equal((await fetch(`${ledger.httpUrl}/period/${T13}/receipt?meter=${M1.meterId}&seq=2`)).status, 404, 'not in the current period\'s log');
   const rc = await get<unknown>(`${ledger.httpUrl}/period/${T12}/receipt?meter=${M1.meterId}&seq=2`);
   t.equal(rc.status, 200);
+  t.same((await get<unknown>(`${ledger.httpUrl}/receipt?meter=${M1.meterId}&seq=2`)).body, rc.body, 'GET /receipt falls back to the closed period');
   const r = parseReceipt(rc.body);
   const rcp = openCheckpoint(r.anchorProof.checkpoint, vkey, `${BASE}/${T12}`);
   t.ok(verifyInclusion(leafHash(r.anchorEntry), r.anchorProof.index, rcp.size, r.anchorProof.proof, rcp.root), 'closed-period anchor proof verifies');

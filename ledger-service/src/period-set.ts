@@ -67,7 +67,11 @@ export class PeriodLogSet {
   current!: PeriodLog;
   private readonly dir: string;
   private readonly closedStores = new Map<string, SqliteStore>();
+  private readonly closedLogs = new Map<string, { store: SqliteStore; log: LedgerLog; origin: string }>();
+  private closedIds?: string[];
   private nextBoundaryMs = 0;
+  /** Counts rotations (and the start): what was closed before a change of generation stays closed. */
+  generation = 0;
 
   private constructor(private readonly o: PeriodSetOptions) {
     this.dir = join(o.dataDir, PERIODS_DIR);
@@ -201,6 +205,8 @@ export class PeriodLogSet {
     }
     this.current = next; // 3.
     old.store.close();
+    this.closedIds = undefined;
+    this.generation++;
     this.setBoundary();
     this.o.logger.info({ closed: old.period, finalSize: final.size.toString(), opened: period, carried: carry.count }, 'log rotated');
   }
@@ -214,6 +220,24 @@ export class PeriodLogSet {
       this.closedStores.set(period, s);
     }
     return s;
+  }
+
+  /** The closed periods' ids, newest first (kept until the next rotation: no directory read on the hot path). */
+  closedPeriods(): readonly string[] {
+    this.closedIds ??= this.files().filter((p) => p !== this.current.period).reverse();
+    return this.closedIds;
+  }
+
+  /** A closed period's store and log, read-only (kept open). Throws for an unknown or current period. */
+  closedLog(period: string): { store: SqliteStore; log: LedgerLog; origin: string } {
+    let c = this.closedLogs.get(period);
+    if (!c) {
+      const store = this.closedStore(period);
+      if (!store) throw new LedgerError('STORE_MISMATCH', `period ${period} has no closed log`);
+      const origin = periodOrigin(this.o.baseOrigin, period);
+      this.closedLogs.set(period, (c = { store, log: new LedgerLog(store, origin, this.o.keys.noteSigner), origin }));
+    }
+    return c;
   }
 
   /** Every period, oldest first, the current one last. */
@@ -235,6 +259,7 @@ export class PeriodLogSet {
   close(): void {
     for (const s of this.closedStores.values()) s.close();
     this.closedStores.clear();
+    this.closedLogs.clear();
     this.current.store.close();
   }
 }

@@ -6,6 +6,7 @@
 import type { MeterIndexLeaf, NoteSigner } from '@meterseal/protocol';
 import { parseCheckpointText } from '@meterseal/protocol';
 import { LedgerLog, type IndexSnapshot, type PendingEntry } from './log.js';
+import { ClosedAnchors } from './period-closed-anchors.js';
 import type { PeriodLogSet } from './period-set.js';
 import type { MeterEventRow } from './revocation-events.js';
 import type {
@@ -15,8 +16,12 @@ import type {
 export class RotatingStore implements LedgerStore {
   readonly backend = 'sqlite (rotating by period)';
   private closedCounters?: { periods: number; values: Record<string, number> };
+  /** Anchors of the closed periods (a resent reading keeps its leaf; a different one is a CONFLICT). */
+  readonly closed: ClosedAnchors;
 
-  constructor(private readonly set: PeriodLogSet) {}
+  constructor(private readonly set: PeriodLogSet, closedSeqCacheMeters = 500_000) {
+    this.closed = new ClosedAnchors(set, closedSeqCacheMeters);
+  }
 
   private get s(): LedgerStore {
     return this.set.current.store;
@@ -48,16 +53,11 @@ export class RotatingStore implements LedgerStore {
   cosignedSizes(limit: number): bigint[] { return this.s.cosignedSizes(limit); }
   addCounters(deltas: Record<string, number>): void { this.s.addCounters(deltas); }
 
-  /** The highest seq the meter anchored in the current period, else in the newest closed period that has one. */
+  /** The highest seq the meter anchored in any period (the closed periods' bound is cached: period-closed-anchors.ts). */
   maxAnchoredSeq(meterId: string): bigint | undefined {
     const here = this.s.maxAnchoredSeq(meterId);
-    if (here !== undefined) return here;
-    for (const p of this.set.periods().reverse()) {
-      if (!p.closed) continue;
-      const m = this.set.closedStore(p.period)?.maxAnchoredSeq(meterId);
-      if (m !== undefined) return m;
-    }
-    return undefined;
+    const closed = this.closed.highestSeq(meterId);
+    return here === undefined || (closed !== undefined && closed > here) ? closed : here;
   }
 
   /**
@@ -142,4 +142,9 @@ export class RotatingLog extends LedgerLog {
   override index(): IndexSnapshot { return this.cur.index(); }
   override inclusionProof(index: bigint, size: bigint): Uint8Array[] { return this.cur.inclusionProof(index, size); }
   override consistencyProof(from: bigint, to: bigint): Uint8Array[] { return this.cur.consistencyProof(from, to); }
+}
+
+/** The closed periods' anchors behind a ledger's store, when it rotates by period. */
+export function closedAnchorsOf(store: LedgerStore): ClosedAnchors | undefined {
+  return store instanceof RotatingStore ? store.closed : undefined;
 }

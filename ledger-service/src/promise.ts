@@ -30,11 +30,14 @@ export class PromiseSigner {
     this.key = createPrivateKey({ key: Buffer.from(concatBytes(PKCS8_PREFIX, secretKey)), format: 'der', type: 'pkcs8' });
   }
 
-  /** The promise for an anchor at `leafIndex`. */
-  promise(a: PromiseSubject, leafIndex: bigint): InclusionPromise {
+  /**
+   * The promise for an anchor at `leafIndex` of the ledger's log (its base origin), or of the log named
+   * `logOrigin` (a closed period's "<origin>/<period>", for a resent anchor that is in that log).
+   */
+  promise(a: PromiseSubject, leafIndex: bigint, logOrigin: string = this.origin): InclusionPromise {
     const issuedAtMs = BigInt(this.now());
     return {
-      logOrigin: this.origin,
+      logOrigin,
       meterId: a.meterId,
       seq: a.seq,
       anchorHash: leafHash(a.signed), // RFC 9162 §2.1.1: the leaf the receipt's proof starts from

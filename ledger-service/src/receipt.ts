@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { quorumCheckpoint } from './cosignature-store.js';
 import { Rejection, describe } from './errors.js';
 import type { Handler, LedgerDeps } from './handlers/context.js';
+import { closedAnchorsOf } from './period-store.js';
 import { keyStatusFor } from './receipt-key-status.js';
 
 export type ReceiptDeps = Pick<LedgerDeps, 'store' | 'log' | 'config'> & Partial<Pick<LedgerDeps, 'logger'>>;
@@ -29,10 +30,19 @@ export function receiptCheckpoint(d: ReceiptDeps, leafIndex: bigint): { size: bi
   return cp;
 }
 
-/** Builds the receipt of (meterId, seq); throws a Rejection NOT_ANCHORED / NOT_YET_COSIGNED. */
-export function receiptFor(d: ReceiptDeps, meterId: string, seq: bigint): Receipt {
+/**
+ * Builds the receipt of (meterId, seq); throws a Rejection NOT_ANCHORED / NOT_YET_COSIGNED. A ledger that
+ * rotates its log by period answers for an anchor of a closed period when the current log has none (newest
+ * closed period first), against that log's final (or quorum-cosigned) checkpoint — unless `closedPeriods` is
+ * false (GET /period/<id>/receipt asks one log).
+ */
+export function receiptFor(d: ReceiptDeps, meterId: string, seq: bigint, o: { closedPeriods?: boolean } = {}): Receipt {
   const anchor = d.store.getAnchor(meterId, seq);
-  if (!anchor) throw new Rejection('NOT_ANCHORED', `meter ${meterId} has no anchor with seq ${seq} in the log`);
+  if (!anchor) {
+    const closed = o.closedPeriods === false ? undefined : closedAnchorsOf(d.store)?.find(meterId, seq);
+    if (closed) return receiptFor({ store: closed.store, log: closed.log, config: d.config }, meterId, seq, { closedPeriods: false });
+    throw new Rejection('NOT_ANCHORED', `meter ${meterId} has no anchor with seq ${seq} in the log`);
+  }
   const binding = d.store.getBinding(meterId, anchor.keyId);
   const meter = d.store.getMeter(meterId);
   if (!binding || !meter) throw new Rejection('INTERNAL', `the binding or registration of anchored ${meterId} seq ${seq} is missing`);

@@ -1,7 +1,9 @@
 // meterseal/v1/ledger/anchor/<meterId> (docs/protocol.md §4, §9): a signed Anchor — the hot path, taken in
 // groups by anchor-ingest.ts. The session key is found by (meter, key id) and must cover the seq; the
 // signature is checked with native crypto. The same anchor again maps to the same leaf (duplicate: true); a
-// different, validly signed anchor for a used (meter, seq) is a CONFLICT. The rules are applied in the order
+// different, validly signed anchor for a used (meter, seq) is a CONFLICT — also when the (meter, seq) was
+// anchored in a closed period of a ledger that rotates its log (period-closed-anchors.ts): the duplicate's
+// answer then names that period's leaf and log origin. The rules are applied in the order
 // one anchor at a time would apply them, in three steps:
 //   parseAnchor   — the topic and the bytes alone, at arrival;
 //   prepareAnchor — what the meter's registration and bindings say (they cannot change while a group of
@@ -13,6 +15,7 @@ import {
 } from '@meterseal/protocol';
 import { Rejection } from '../errors.js';
 import { revocationOf } from '../revocation.js';
+import { closedAnchorsOf } from '../period-store.js';
 import { PromiseSigner } from '../promise.js';
 import type { AnchorRow, BindingRow } from '../store.js';
 import { decodeSigned, type LedgerDeps, type RequestContext } from './context.js';
@@ -58,6 +61,8 @@ export interface PreparedAnchor extends ParsedAnchor {
   committed?: AnchorRow;
   /** True when `committed` holds exactly these bytes: a duplicate, no signature check needed. */
   committedSame?: boolean;
+  /** When `committed` is a closed period's row: that period and its log origin ("<origin>/<period>"). */
+  committedIn?: { period: string; origin: string };
 }
 
 /** Per-group memo of the state reads that many anchors of one meter share. */
@@ -105,13 +110,7 @@ export function prepareAnchor(p: ParsedAnchor, deps: LedgerDeps, memo: PrepareMe
   }
   out.meterRefusal = memo.revoked(a.meterId);
   if (out.meterRefusal) return out;
-  const committed = deps.store.getAnchor(a.meterId, a.seq);
-  if (committed) {
-    out.committed = committed;
-    const prev = deps.log.entry(committed.leafIndex);
-    out.committedSame = prev !== undefined && bytesEqual(prev, p.signed);
-    if (out.committedSame) return out;
-  }
+  if (findCommitted(out, deps)) return out;
   const { binding, next } = memo.binding(a.meterId, a.keyId);
   if (!binding) {
     out.keyRefusal = new Rejection('NO_SESSION_KEY', `no session key with key id ${toHex(a.keyId)} is bound for meter ${a.meterId}`);
@@ -123,6 +122,32 @@ export function prepareAnchor(p: ParsedAnchor, deps: LedgerDeps, memo: PrepareMe
     out.message = signingMessage(p.record);
   }
   return out;
+}
+
+/**
+ * Looks up the committed row of (meter, seq): the current log's, else (rotation by period) a closed period's —
+ * a query only when seq is at or below the meter's cached highest closed-period seq. Sets `committed`,
+ * `committedSame` and `committedIn` on `p`; true when it is a duplicate (same bytes). Also used again at commit
+ * time by a group prepared before an earlier group committed (anchor-ingest.ts).
+ */
+export function findCommitted(p: PreparedAnchor, deps: Pick<LedgerDeps, 'store' | 'log'>): boolean {
+  const a = p.anchor;
+  const committed = deps.store.getAnchor(a.meterId, a.seq);
+  if (committed) {
+    p.committed = committed;
+    const prev = deps.log.entry(committed.leafIndex);
+    p.committedSame = prev !== undefined && bytesEqual(prev, p.signed);
+    delete p.committedIn;
+    return p.committedSame;
+  }
+  const closed = closedAnchorsOf(deps.store)?.find(a.meterId, a.seq);
+  if (closed) {
+    p.committed = closed.row;
+    p.committedSame = closed.entry !== undefined && bytesEqual(closed.entry, p.signed);
+    p.committedIn = { period: closed.period, origin: closed.origin };
+    return p.committedSame;
+  }
+  return false;
 }
 
 /** An anchor appended earlier in the same group (not committed yet). */
@@ -147,9 +172,10 @@ export function decideAnchor(p: PreparedAnchor, existing: AnchorRow | GroupAncho
   if (p.keyRefusal) throw p.keyRefusal;
   if (!verified) throw new Rejection('BAD_SIGNATURE', `anchor seq ${a.seq} is not signed by session key ${toHex(a.keyId)}`);
   if (existing) {
+    const where = existing === p.committed && p.committedIn ? ` of the closed period ${p.committedIn.period} (log ${p.committedIn.origin})` : '';
     throw new Rejection(
       'CONFLICT',
-      `meter ${a.meterId} seq ${a.seq} is already anchored at leaf ${existing.leafIndex} with reading hash ` +
+      `meter ${a.meterId} seq ${a.seq} is already anchored at leaf ${existing.leafIndex}${where} with reading hash ` +
         `${toHex(existing.readingHash)}; refused a validly signed different anchor with reading hash ${toHex(a.readingHash)}`,
     );
   }
@@ -168,14 +194,23 @@ function promiseSigner(deps: LedgerDeps): PromiseSigner {
  * The success fields of an anchor answer (docs/protocol.md §9, AnchorAck), with the signed inclusion promise
  * (§10.4) when the anchor and the ledger's parts are given. Called while its group is decided; the answer
  * leaves only after the group's commit (anchor-ingest.ts). A duplicate gets the same leaf index and an
- * equivalent promise (same anchor hash and leaf, a fresh issue time and deadline).
+ * equivalent promise (same anchor hash and leaf, a fresh issue time and deadline). A duplicate of an anchor in
+ * a closed period (rotation by period) names that period: `period` and `logOrigin` ("<origin>/<period>") in
+ * the answer, and the promise's logOrigin is that log's origin, so the leaf index is unambiguous and the
+ * receipt (GET /receipt falls back to closed periods) is proven against that log's checkpoint.
  */
-export function anchorFields(seq: bigint, leafIndex: bigint, duplicate: boolean, p?: ParsedAnchor, deps?: LedgerDeps): Record<string, unknown> {
+export function anchorFields(seq: bigint, leafIndex: bigint, duplicate: boolean, p?: ParsedAnchor | PreparedAnchor, deps?: LedgerDeps): Record<string, unknown> {
   const fields: Record<string, unknown> = { seq: seq.toString(), leafIndex: leafIndex.toString(), duplicate };
+  const closed = duplicate && p && 'committedIn' in p && p.committedIn && p.committed?.leafIndex === leafIndex ? p.committedIn : undefined;
+  if (closed) {
+    fields.period = closed.period;
+    fields.logOrigin = closed.origin;
+  }
   if (p && deps) {
     const signer = promiseSigner(deps);
     const a = p.anchor;
-    fields.promise = signer.signHex(signer.promise({ meterId: a.meterId, seq: a.seq, readingHash: a.readingHash, signed: p.signed }, leafIndex));
+    const subject = { meterId: a.meterId, seq: a.seq, readingHash: a.readingHash, signed: p.signed };
+    fields.promise = signer.signHex(signer.promise(subject, leafIndex, closed?.origin));
   }
   return fields;
 }
