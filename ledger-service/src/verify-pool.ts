@@ -1,5 +1,6 @@
 // Ed25519 verification of anchor groups on worker threads (node:worker_threads), so that the event loop —
-// which also carries MQTT, JSON and SQLite — is not the verification bottleneck. Each worker does exactly
+// which also carries MQTT, JSON and SQLite — is not the verification bottleneck. The same workers also sign
+// the groups' inclusion promises (`sign`, ingest-promises.ts) while the event loop waits for the commit. Each worker does exactly
 // what protocol/src/ed25519.ts verifyNative does with a KeyObject: node:crypto verify(null, message, key,
 // signature), false for a signature that is not 64 bytes or on any throw. Keys cross as the SPKI DER that
 // nativePublicKey builds, once per worker, and are turned into KeyObjects there the same way. Jobs go as one
@@ -18,8 +19,20 @@ export interface VerifyJob {
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createPublicKey, verify } = require('node:crypto');
+const { createPrivateKey, sign } = require('node:crypto');
 const keys = new Map();
+let signKey;
 parentPort.on('message', (m) => {
+  if (m.op === 'sign') {
+    // RFC 8032 Ed25519 signatures of each message with the ledger's key (PKCS #8 DER, sent once per worker)
+    if (m.signKey) signKey = createPrivateKey({ key: Buffer.from(m.signKey), format: 'der', type: 'pkcs8' });
+    const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+    const n = m.offsets.length - 1;
+    const out = new Uint8Array(64 * n);
+    for (let i = 0; i < n; i++) out.set(sign(null, data.subarray(m.offsets[i], m.offsets[i + 1]), signKey), 64 * i);
+    parentPort.postMessage({ id: m.id, out }, [out.buffer]);
+    return;
+  }
   if (m.reset) keys.clear();
   for (const [id, spki] of m.keys) keys.set(id, createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }));
   const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
@@ -45,6 +58,8 @@ interface Pending {
 class VerifyWorker {
   readonly worker: Worker;
   readonly sent = new Set<number>();
+  /** The signing key (PKCS #8 DER) this worker holds, by reference. */
+  signKey: Uint8Array | undefined;
   reset = false;
   dead = false;
   private readonly pending = new Map<number, Pending>();
@@ -69,13 +84,24 @@ class VerifyWorker {
   }
 
   run(keys: [number, Uint8Array][], keyIds: number[], offsets: number[], data: Uint8Array): Promise<Uint8Array> {
-    const id = this.nextId++;
     const reset = this.reset;
     this.reset = false;
+    return this.post({ reset, keys, keyIds, offsets, data }, data);
+  }
+
+  /** 64-byte signatures of data[offsets[i], offsets[i+1]), concatenated. */
+  signAll(signKey: Uint8Array, offsets: number[], data: Uint8Array): Promise<Uint8Array> {
+    const send = this.signKey !== signKey;
+    this.signKey = signKey;
+    return this.post({ op: 'sign', ...(send ? { signKey } : {}), offsets, data }, data);
+  }
+
+  private post(m: Record<string, unknown>, data: Uint8Array): Promise<Uint8Array> {
+    const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.ref(); // a pending answer keeps the process alive; an idle pool does not
-      this.worker.postMessage({ id, reset, keys, keyIds, offsets, data }, [data.buffer as ArrayBuffer]);
+      this.worker.postMessage({ id, ...m }, [data.buffer as ArrayBuffer]);
     });
   }
 }
@@ -109,6 +135,28 @@ export class VerifyPool {
     const results = await Promise.all(parts);
     const out: boolean[] = [];
     for (const r of results) for (const v of r) out.push(v === 1);
+    return out;
+  }
+
+  /**
+   * Ed25519 signatures (64 bytes each, RFC 8032) of every message with the key `pkcs8` (an RFC 8410 PKCS #8
+   * PrivateKeyInfo), spread over the workers; result i is message i's. Rejects if a worker fails.
+   */
+  async sign(pkcs8: Uint8Array, messages: readonly Uint8Array[]): Promise<Uint8Array[]> {
+    if (messages.length === 0) return [];
+    this.start();
+    const per = Math.ceil(messages.length / this.workers.length);
+    const parts = await Promise.all(this.workers.map((w, i) => {
+      const part = messages.slice(i * per, (i + 1) * per);
+      if (part.length === 0) return new Uint8Array(0);
+      const offsets = [0];
+      for (const m of part) offsets.push(offsets.at(-1)! + m.length);
+      const data = new Uint8Array(offsets.at(-1)!);
+      part.forEach((m, j) => data.set(m, offsets[j]!));
+      return w.signAll(pkcs8, offsets, data);
+    }));
+    const out: Uint8Array[] = [];
+    for (const r of parts) for (let at = 0; at < r.length; at += SIGNATURE_LENGTH) out.push(r.subarray(at, at + SIGNATURE_LENGTH));
     return out;
   }
 
