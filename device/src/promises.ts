@@ -106,7 +106,9 @@ export class PromiseTracker {
       this.badPromises++;
       throw new AgentError('BAD_PROMISE', `inclusion promise for seq ${seq}: ${(cause as Error).message}`, { cause });
     }
-    if (p.seq !== seq || p.meterId !== this.meterId || p.logOrigin !== this.ledger.origin || (leafIndex !== undefined && p.leafIndex?.toString() !== leafIndex)) {
+    // logOrigin: the ledger's origin, or one of its period logs "<origin>/<period>" — the ledger's answer to an
+    // anchor resent after it was anchored in a since-closed period names that log (docs/ledger.md, rotation)
+    if (p.seq !== seq || p.meterId !== this.meterId || !sameLedgerOrigin(this.ledger.origin, p.logOrigin) || (leafIndex !== undefined && p.leafIndex?.toString() !== leafIndex)) {
       this.badPromises++;
       throw new AgentError('BAD_PROMISE', `inclusion promise for seq ${seq} names ${p.meterId} seq ${p.seq} leaf ${p.leafIndex} in ${p.logOrigin}`);
     }
@@ -165,6 +167,8 @@ export class PromiseTracker {
       const cp = openCheckpoint(r.anchorProof.checkpoint, verifier);
       // the ledger's origin, or one of its period logs "<origin>/<period>" (docs/ledger.md, rotation by period)
       if (!sameLedgerOrigin(ledger.origin, cp.origin)) return `the receipt's checkpoint is for log "${cp.origin}", not ${ledger.origin}`;
+      // a promise that names one period's log is kept only by a receipt against that log (its leaf index is that log's)
+      if (p.logOrigin !== ledger.origin && cp.origin !== p.logOrigin) return `the receipt's checkpoint is for log "${cp.origin}", the promise names "${p.logOrigin}"`;
       if (!verifyInclusion(leafHash(d.anchor), r.anchorProof.index, cp.size, r.anchorProof.proof, cp.root)) { // RFC 9162 §2.1.3.2
         return `the inclusion proof does not lead to the root of the checkpoint of size ${cp.size}`;
       }
