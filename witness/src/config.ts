@@ -1,7 +1,7 @@
 // The witness's configuration: a zod schema with defaults (CONTRIBUTING: "configs are zod schemas with
 // defaults, loaded by the CLI from --config FILE and --data-dir DIR").
 import { z } from 'zod';
-import { parseVerifierKey } from '@meterseal/protocol';
+import { parseVerifierKey, periodOfOrigin } from '@meterseal/protocol';
 import { WitnessError } from './errors.js';
 
 const port = z.number().int().min(0).max(65535);
@@ -26,6 +26,12 @@ export const WitnessLogSchema = z.strictObject({
   origin: z.string().min(1).max(255).refine((s) => !s.includes('\n'), { message: 'must be one line' }),
   /** The log's note verifier key `name+keyhash+base64(0x01||pub)` (the ledger's ledger.vkey). */
   verifierKey: vkey,
+  /**
+   * The ledger rotates its log by period (docs/ledger.md "Log rotation by period"): `origin` is its base origin
+   * and checkpoints of "<origin>/<period>" are accepted too, in period order, each new period only through a
+   * link to the last one cosigned (README "Ledgers that rotate their log"). False: exactly `origin`.
+   */
+  rotates: z.boolean().default(false),
 });
 
 export const WitnessConfigSchema = z
@@ -48,6 +54,14 @@ export const WitnessConfigSchema = z
     c.logs.forEach((l, i) => {
       if (seen.has(l.origin)) ctx.addIssue({ code: 'custom', path: ['logs', i, 'origin'], message: `origin "${l.origin}" is listed twice` });
       seen.add(l.origin);
+    });
+    // an exact origin that is a period log of a rotating ledger would have two sets of rules
+    const bases = new Set(c.logs.filter((l) => l.rotates).map((l) => l.origin));
+    c.logs.forEach((l, i) => {
+      const base = l.origin.slice(0, Math.max(0, l.origin.lastIndexOf('/')));
+      if (bases.has(base) && periodOfOrigin(base, l.origin) !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['logs', i, 'origin'], message: `origin "${l.origin}" is a period log of the rotating ledger "${base}", also listed` });
+      }
     });
   });
 

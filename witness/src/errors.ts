@@ -8,6 +8,11 @@ export const REFUSAL_STATUS = {
   OLD_SIZE_MISMATCH: 409, // `old` is not the size of the latest checkpoint this witness cosigned (body: that size)
   ROOT_MISMATCH: 409, // same size as the latest cosigned checkpoint, another root: a split view, kept as evidence
   BAD_PROOF: 422, // the consistency proof does not verify: a rewritten or forked history, kept as evidence
+  // A ledger whose log rotates by period (README "Ledgers that rotate their log"):
+  PERIOD_ROLLBACK: 409, // a checkpoint of an earlier period than one this witness already cosigned (kept unless it is the known final)
+  LINK_REQUIRED: 409, // a new period, but the link does not reach the witness's latest cosigned log (body: that log's origin and size)
+  LINK_CONFLICT: 409, // the link commits a final checkpoint smaller than, or at the same size but other than, the cosigned one
+  BAD_LINK: 422, // the link material does not verify (entry 0, its inclusion proof, the committed checkpoint, the consistency proof)
 } as const;
 
 export type RefusalCode = keyof typeof REFUSAL_STATUS;

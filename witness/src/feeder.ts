@@ -2,18 +2,26 @@
 // consistency proof (from the ledger's read API with feedWitness, or from any CheckpointSource, e.g. the
 // ledger in-process, with submitToWitness) and submits them to a witness (c2sp.org/tlog-witness
 // add-checkpoint). A 409 carries the witness's cosigned size: the feeder retries from it.
+// A ledger that rotates its log by period: the feeder remembers which log the witness's size belongs to; the
+// first checkpoint of a new period log goes with `old 0` and its link (feeder-link.ts), and a 409 LINK_REQUIRED
+// answer (the witness's log and size) is followed once more with a link reaching it.
 import {
   fromHex, parseCheckpointText, parseCosignatureVerifierKey, parseNote, verifyCosignature, type Checkpoint,
 } from '@meterseal/protocol';
 import { WitnessError, describe } from './errors.js';
-import { MAX_PROOF_LINES, TLOG_SIZE_MEDIA_TYPE, formatAddCheckpointRequest } from './request.js';
+import { buildPeriodLink, ledgerHttpPeriods, type PeriodLogSource, type WitnessHead } from './feeder-link.js';
+import { MAX_PROOF_LINES, TLOG_SIZE_MEDIA_TYPE, WITNESS_HEAD_MEDIA_TYPE, formatAddCheckpointRequest, type PeriodLinkMaterial } from './request.js';
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
-const MAX_ATTEMPTS = 3;
+const MAX_ATTEMPTS = 4;
 
 /** What the feeder believes the witness has cosigned; updated in place after each answer. */
 export interface FeederState {
   witnessSize?: bigint;
+  /** The origin `witnessSize` belongs to (a rotating ledger has one log per period). */
+  origin?: string;
+  /** A rotating ledger: the witness's position in an earlier period log, which the next link must reach. */
+  linkFrom?: WitnessHead;
 }
 
 export interface FeedOptions {
@@ -55,13 +63,19 @@ async function get(url: string, timeoutMs: number): Promise<Response> {
 export interface CheckpointSource {
   /** The log's latest signed checkpoint note. */
   latest(): Promise<string> | string;
-  /** The RFC 9162 §2.1.4 consistency proof between two tree sizes, 0 < from < to. */
+  /** The RFC 9162 §2.1.4 consistency proof between two tree sizes of the latest checkpoint's log, 0 < from < to. */
   consistencyProof(from: bigint, to: bigint): Promise<Uint8Array[]> | Uint8Array[];
+  /** A ledger that rotates its log by period: its logs, for the links of new periods (feeder-link.ts). */
+  periods?: PeriodLogSource;
 }
 
 /** The ledger's read API as a source: GET /checkpoint and GET /v1/proof/consistency (ledger-service/src/http.ts). */
 export function ledgerHttpSource(ledgerUrl: string, timeoutMs = 10_000): CheckpointSource {
   return {
+    periods: ledgerHttpPeriods(ledgerUrl, async (url) => {
+      const res = await get(url, timeoutMs);
+      return { status: res.status, text: await readText(res, `GET ${url}`) };
+    }),
     async latest() {
       const res = await get(`${ledgerUrl}/checkpoint`, timeoutMs);
       const note = await readText(res, 'GET /checkpoint');
@@ -116,7 +130,14 @@ export async function submitToWitness(o: SubmitOptions): Promise<FeedResult> {
   const witness = o.witnessVerifierKey === undefined ? undefined : parseCosignatureVerifierKey(o.witnessVerifierKey);
   let { note, checkpoint } = await latestCheckpoint(o.source);
   let refetched = false;
+  let linkAnswer: string | undefined;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (state.origin !== undefined && state.origin !== checkpoint.origin) {
+      // another log than the one the witness's size is of: a new period, to be linked from where the witness is
+      if (state.witnessSize !== undefined) state.linkFrom = { origin: state.origin, size: state.witnessSize };
+      state.witnessSize = 0n;
+    }
+    state.origin = checkpoint.origin;
     const old = state.witnessSize ?? 0n;
     if (old > checkpoint.size) {
       // the witness has seen a larger tree than this checkpoint: take the source's latest once more
@@ -127,10 +148,11 @@ export async function submitToWitness(o: SubmitOptions): Promise<FeedResult> {
       continue;
     }
     const proof = await proofFor(o.source, old, checkpoint.size);
+    const link: PeriodLinkMaterial | undefined = old === 0n && o.source.periods ? await buildPeriodLink(o.source.periods, checkpoint, state.linkFrom) : undefined;
     let res: Response;
     try {
       res = await fetch(`${o.witnessUrl}/add-checkpoint`, {
-        method: 'POST', body: formatAddCheckpointRequest(old, proof, note), signal: AbortSignal.timeout(timeoutMs),
+        method: 'POST', body: formatAddCheckpointRequest(old, proof, note, link), signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (cause) {
       throw new WitnessError('FEED_FAILED', `POST ${o.witnessUrl}/add-checkpoint: ${describe(cause)}`, { cause });
@@ -150,13 +172,21 @@ export async function submitToWitness(o: SubmitOptions): Promise<FeedResult> {
         }
       }
       state.witnessSize = checkpoint.size;
+      delete state.linkFrom;
       return { cosignature: text, checkpoint: note, cosignedNote, size: checkpoint.size };
     }
+    const type = res.headers.get('content-type') ?? '';
     const sizeText = /^(0|[1-9][0-9]{0,19})\n$/.exec(text);
-    if (res.status === 409 && (res.headers.get('content-type') ?? '').startsWith(TLOG_SIZE_MEDIA_TYPE) && sizeText) {
+    if (res.status === 409 && type.startsWith(TLOG_SIZE_MEDIA_TYPE) && sizeText) {
       const known = BigInt(sizeText[1]!);
       if (known === old) throw new WitnessError('WITNESS_REFUSED', `add-checkpoint: 409 at the size the witness reports (${known})`);
       state.witnessSize = known; // c2sp.org/tlog-witness: retry from the witness's latest cosigned size
+      continue;
+    }
+    const headText = /^(0|[1-9][0-9]{0,19}) ([^\n]{1,255})\n$/.exec(text);
+    if (res.status === 409 && type.startsWith(WITNESS_HEAD_MEDIA_TYPE) && headText && text !== linkAnswer) {
+      linkAnswer = text; // extension: the link must reach this log and size; once more with such a link
+      state.linkFrom = { origin: headText[2]!, size: BigInt(headText[1]!) };
       continue;
     }
     throw new WitnessError('WITNESS_REFUSED', `add-checkpoint: HTTP ${res.status}: ${text.trim().slice(0, 300)}`);

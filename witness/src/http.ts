@@ -4,7 +4,7 @@ import Fastify, { LogController } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { WitnessError, describe } from './errors.js';
-import { MAX_REQUEST_BYTES, TLOG_SIZE_MEDIA_TYPE } from './request.js';
+import { MAX_REQUEST_BYTES, TLOG_SIZE_MEDIA_TYPE, WITNESS_HEAD_MEDIA_TYPE } from './request.js';
 import type { Witness } from './witness.js';
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -36,6 +36,10 @@ export function buildHttp(witness: Witness, logger: Logger) {
     if (r.code === 'OLD_SIZE_MISMATCH') {
       // c2sp.org/tlog-witness: 409, body = latest cosigned size in decimal + newline, Content-Type text/x.tlog.size
       return reply.code(409).type(TLOG_SIZE_MEDIA_TYPE).send(`${(r.knownSize ?? 0n).toString(10)}\n`);
+    }
+    if (r.code === 'LINK_REQUIRED' && r.head) {
+      // extension (README "Ledgers that rotate their log"): like c2sp's 409 size answer, where this witness stands
+      return reply.code(409).type(WITNESS_HEAD_MEDIA_TYPE).send(`${r.head.size.toString(10)} ${r.head.origin}\n`);
     }
     return reply.code(r.status).type(TEXT).send(`${r.code}: ${r.message}\n`);
   });

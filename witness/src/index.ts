@@ -6,9 +6,12 @@ export { WitnessConfigSchema, WitnessLogSchema, parseWitnessConfig, type Witness
 export { WitnessError, REFUSAL_STATUS, LOCAL_ERROR_CODES, type RefusalCode, type WitnessErrorCode } from './errors.js';
 export { Witness, type AddCheckpointOutcome, type WitnessDeps } from './witness.js';
 export {
-  parseAddCheckpointRequest, formatAddCheckpointRequest, MAX_PROOF_LINES, MAX_REQUEST_BYTES, TLOG_SIZE_MEDIA_TYPE, type AddCheckpointRequest,
+  parseAddCheckpointRequest, formatAddCheckpointRequest, MAX_PROOF_LINES, MAX_REQUEST_BYTES, TLOG_SIZE_MEDIA_TYPE, WITNESS_HEAD_MEDIA_TYPE,
+  MAX_LINK_GROUPS, type AddCheckpointRequest, type LinkGroup, type PeriodLinkMaterial,
 } from './request.js';
-export type { WitnessStore, TreeHead, CosignedHead, EvidenceRow } from './store.js';
+export type { WitnessStore, TreeHead, CosignedHead, EvidenceRow, LedgerPosition, HeadUpdate } from './store.js';
+export { checkPeriodLink, type LinkVerdict, type LinkContext } from './period-link.js';
+export { buildPeriodLink, ledgerHttpPeriods, type PeriodLogSource, type WitnessHead } from './feeder-link.js';
 export { SqliteWitnessStore, DB_FILE, MAX_EVIDENCE_PER_ORIGIN } from './sqlite-store.js';
 export { loadOrCreateWitnessKey, KEY_FILE, VKEY_FILE, type WitnessKey } from './keys.js';
 export {

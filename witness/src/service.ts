@@ -7,7 +7,7 @@ import { WitnessError, describe } from './errors.js';
 import { startHttp } from './http.js';
 import { keyFileExists, loadOrCreateWitnessKey, publishVerifierKey } from './keys.js';
 import { DB_FILE, SqliteWitnessStore } from './sqlite-store.js';
-import type { CosignedHead, EvidenceRow } from './store.js';
+import type { CosignedHead, EvidenceRow, LedgerPosition } from './store.js';
 import { Witness } from './witness.js';
 
 export interface WitnessHandle {
@@ -20,6 +20,8 @@ export interface WitnessHandle {
   config: WitnessConfig;
   /** The latest cosigned head of a log, or null. */
   latest(origin: string): CosignedHead | null;
+  /** Where a rotating ledger (by base origin) stands: the log cosigned last, or null. */
+  position(base: string): LedgerPosition | null;
   /** Refused, validly log-signed requests kept for a log (possible split views). */
   evidence(origin: string): EvidenceRow[];
   close(): Promise<void>;
@@ -47,7 +49,7 @@ export async function startWitness(input: WitnessConfigInput, options: WitnessOp
     const witness = new Witness({ store, signer: key.signer, logs: config.logs, log: logger, now: options.now ?? Date.now });
     publishVerifierKey(config.dataDir, key.verifierKey);
     const http = await startHttp(witness, logger, config.http.host, config.http.port);
-    logger.info({ url: http.url, verifierKey: key.verifierKey, logs: config.logs.map((l) => l.origin) }, 'witness ready');
+    logger.info({ url: http.url, verifierKey: key.verifierKey, logs: config.logs.map((l) => (l.rotates ? `${l.origin}/<period>` : l.origin)) }, 'witness ready');
     let closed = false;
     return {
       url: http.url,
@@ -56,6 +58,7 @@ export async function startWitness(input: WitnessConfigInput, options: WitnessOp
       publicKey: key.publicKey,
       config,
       latest: (origin) => store.latest(origin),
+      position: (base) => store.ledgerPosition(base),
       evidence: (origin) => store.evidence(origin),
       async close() {
         if (closed) return;

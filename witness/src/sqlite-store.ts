@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { toHex } from '@meterseal/protocol';
 import { WitnessError, describe } from './errors.js';
-import type { CosignedHead, EvidenceRow, TreeHead, WitnessStore } from './store.js';
+import type { CosignedHead, EvidenceRow, HeadUpdate, LedgerPosition, TreeHead, WitnessStore } from './store.js';
 
 export const DB_FILE = 'witness.sqlite';
 export const MAX_EVIDENCE_PER_ORIGIN = 1000;
@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS heads (
 CREATE TABLE IF NOT EXISTS evidence (
   id INTEGER PRIMARY KEY, origin TEXT NOT NULL, reason TEXT NOT NULL, request TEXT NOT NULL, received_at_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS evidence_by_origin ON evidence (origin, id);
-`;
+CREATE TABLE IF NOT EXISTS ledgers (base TEXT PRIMARY KEY, origin TEXT NOT NULL, period TEXT NOT NULL) WITHOUT ROWID;
+`; // ledgers: rotating ledgers' positions (added beside schema 1's tables: an older file gains it on open)
 
 function u64Blob(v: bigint): Buffer {
   const b = Buffer.alloc(8);
@@ -65,6 +66,8 @@ export class SqliteWitnessStore implements WitnessStore {
       countEvidence: this.db.prepare('SELECT COUNT(*) FROM evidence WHERE origin = ?').pluck(),
       addEvidence: this.db.prepare('INSERT INTO evidence (origin, reason, request, received_at_ms) VALUES (?, ?, ?, ?)'),
       evidence: this.db.prepare('SELECT reason, request, received_at_ms FROM evidence WHERE origin = ? ORDER BY id'),
+      position: this.db.prepare('SELECT origin, period FROM ledgers WHERE base = ?'),
+      setPosition: this.db.prepare('INSERT INTO ledgers (base, origin, period) VALUES (?, ?, ?) ON CONFLICT (base) DO UPDATE SET origin = excluded.origin, period = excluded.period'),
     };
   }
 
@@ -78,15 +81,38 @@ export class SqliteWitnessStore implements WitnessStore {
   }
 
   advance(origin: string, expected: TreeHead | null, next: CosignedHead): boolean {
+    // BEGIN IMMEDIATE: the compare and the set are one write transaction, also across processes
+    return this.db.transaction((): boolean => this.setHead(origin, expected, next)).immediate();
+  }
+
+  private setHead(origin: string, expected: TreeHead | null, next: CosignedHead): boolean {
     const size = u64Blob(next.size);
     const root = Buffer.from(next.root);
-    // BEGIN IMMEDIATE: the compare and the set are one write transaction, also across processes
-    return this.db.transaction((): boolean => {
-      const r = expected === null
-        ? this.q.insert.run(origin, size, root, next.note, next.cosignedAtMs)
-        : this.q.update.run(size, root, next.note, next.cosignedAtMs, origin, u64Blob(expected.size), Buffer.from(expected.root));
-      return r.changes === 1;
-    }).immediate();
+    const r = expected === null
+      ? this.q.insert.run(origin, size, root, next.note, next.cosignedAtMs)
+      : this.q.update.run(size, root, next.note, next.cosignedAtMs, origin, u64Blob(expected.size), Buffer.from(expected.root));
+    return r.changes === 1;
+  }
+
+  ledgerPosition(base: string): LedgerPosition | null {
+    const r = this.q.position.get(base) as Row | undefined;
+    return r ? { origin: r.origin as string, period: r.period as string } : null;
+  }
+
+  advanceLedger(base: string, expected: LedgerPosition | null, next: LedgerPosition, heads: readonly HeadUpdate[]): boolean {
+    const conflict = new Error('conflict');
+    try {
+      this.db.transaction((): void => {
+        const now = this.ledgerPosition(base);
+        if (now?.origin !== expected?.origin || now?.period !== expected?.period) throw conflict;
+        for (const h of heads) if (!this.setHead(h.origin, h.expected, h.next)) throw conflict; // rolls back the others
+        this.q.setPosition.run(base, next.origin, next.period);
+      }).immediate();
+      return true;
+    } catch (err) {
+      if (err === conflict) return false;
+      throw err;
+    }
   }
 
   recordEvidence(e: EvidenceRow): void {
