@@ -1,15 +1,22 @@
 // The relay's HTTP policy (README §Policy): only read-only reconciliation requests cross the gap. Each request
 // head is parsed strictly (RFC 9112 §2-§5) with a size limit, and only GET without a body on an allowlisted
 // path is forwarded. Pure parsing and a bounded incremental framer; nothing here does I/O.
+import { periodStartMs, periodUnitOf } from '@meterseal/protocol';
 import { AirgapError } from '../errors.js';
 
 /** Longest request head (request line + headers + CRLFCRLF) the relay buffers. */
 export const MAX_HEAD_BYTES = 8192;
 export const MAX_HEADERS = 64;
 
+/** In an allowlist entry "/period/_/…", the segment "_" stands for one period id (checked by isPeriodId). */
+export const PERIOD_SEGMENT = '_';
+const PERIOD_ENTRY = `/period/${PERIOD_SEGMENT}/`;
+
 /**
  * What the ledger's query API serves for reconciliation: exact paths, or prefixes ending in "/". Proofs,
- * tiles, the meter index and per-meter nodes; not /v1/stats, /healthz or anything that writes.
+ * tiles, the meter index and per-meter nodes; not /v1/stats, /healthz or anything that writes. A rotating
+ * ledger (docs/ledger.md §"Log rotation by period"): its list of periods, and the same read paths of each
+ * period's log under /period/<id>/, plus the chain link — not its receipts, anchors or stats.
  */
 export const DEFAULT_HTTP_ALLOWLIST: readonly string[] = [
   '/checkpoint',
@@ -20,7 +27,31 @@ export const DEFAULT_HTTP_ALLOWLIST: readonly string[] = [
   '/v1/index',
   '/v1/index/',
   '/v1/meter/',
+  '/periods',
+  '/period/_/checkpoint',
+  '/period/_/link',
+  '/period/_/tile/',
+  '/period/_/v1/index',
+  '/period/_/v1/index/',
+  '/period/_/v1/meter/',
+  '/period/_/v1/proof/',
 ];
+
+/**
+ * A ledger period id (UTC): "YYYY-MM", "YYYY-MM-DD" or "YYYY-MM-DDTHH", and a real calendar month, day or hour
+ * (protocol previous-log.ts, fixed patterns; nothing here is built from the input).
+ */
+export function isPeriodId(id: string): boolean {
+  if (id.length < 7 || id.length > 13) return false;
+  const unit = periodUnitOf(id);
+  if (unit === undefined) return false;
+  try {
+    periodStartMs(id, unit);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export interface RequestHead {
   method: string;
@@ -75,9 +106,21 @@ export function parseRequestHead(head: Uint8Array): RequestHead {
   return { method, target, path, version, headers };
 }
 
-/** Whether a path is on the allowlist: equal to an entry, or under an entry that ends in "/". */
+/**
+ * Whether a path is on the allowlist: equal to an entry, or under an entry that ends in "/". An entry
+ * "/period/_/rest" matches "/period/<id>/rest" for a well-formed period id only (isPeriodId).
+ */
 export function pathAllowed(path: string, allowlist: readonly string[]): boolean {
-  return allowlist.some((a) => (a.endsWith('/') ? path.startsWith(a) && path.length > a.length : path === a));
+  const matches = (a: string, p: string): boolean => (a.endsWith('/') ? p.startsWith(a) && p.length > a.length : p === a);
+  let inPeriod: string | undefined; // "/rest" of "/period/<id>/rest", when <id> is a period id
+  if (path.startsWith('/period/')) {
+    const end = path.indexOf('/', '/period/'.length);
+    if (end !== -1 && isPeriodId(path.slice('/period/'.length, end))) inPeriod = path.slice(end);
+  }
+  return allowlist.some((a) => {
+    if (!a.startsWith(PERIOD_ENTRY)) return matches(a, path);
+    return inPeriod !== undefined && matches(a.slice(PERIOD_ENTRY.length - 1), inPeriod);
+  });
 }
 
 /** Throws HTTP_FORBIDDEN unless the request is a body-less GET on the allowlist. */

@@ -8,7 +8,7 @@ import { openWindow } from '../client.js';
 import { AirgapError } from '../errors.js';
 import { readAudit, silentLog, tempAuditPath } from '../test-fixtures/harness.js';
 import { startAirgap } from '../controller.js';
-import { DEFAULT_HTTP_ALLOWLIST, MAX_HEAD_BYTES, RequestHeadFramer, checkRequest, parseRequestHead, pathAllowed } from './http-filter.js';
+import { DEFAULT_HTTP_ALLOWLIST, MAX_HEAD_BYTES, RequestHeadFramer, checkRequest, isPeriodId, parseRequestHead, pathAllowed } from './http-filter.js';
 
 const head = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 const code = (fn: () => unknown): string => {
@@ -65,6 +65,26 @@ t.test('the parser and the policy', async (t) => {
     }),
     { numRuns: 2000 },
   );
+});
+
+t.test("a rotating ledger's period paths: /periods and the read paths of /period/<id>/, for a well-formed period id only", async (t) => {
+  for (const ok of [
+    '/periods', '/period/2026-11/link', '/period/2026-11-21/checkpoint', '/period/2026-11-21T13/v1/index?start=0&count=10000',
+    '/period/2026-11-21T13/v1/meter/node?meter=A&size=3&start=0&end=2', '/period/2026-11-21T13/v1/meter/range?meter=A&size=3&start=0&end=2',
+    '/period/2026-02-28/v1/proof/consistency?from=1&to=3', '/period/2024-02-29/v1/proof/inclusion?index=0&size=3', '/period/2026-11/tile/0/000',
+  ]) t.equal(check(`GET ${ok} HTTP/1.1\r\nHost: l`), 'ok', ok);
+  for (const refused of [
+    '/period/2026-11-21T13/receipt?meter=A&seq=1', '/period/2026-11-21T13/v1/stats', '/period/2026-11-21T13/v1/anchors', '/period/2026-11/v1/index/x/../y',
+    '/period/_/link', '/period/2026-13/link', '/period/2026-02-30/link', '/period/2025-02-29/link', '/period/2026-11-21T24/link', '/period/2026-1/link',
+    '/period/2026-11-21T13:00/link', '/period/2026-11-21t13/link', '/period/12026-11/link', '/period/2026-11-21T13x/link', '/period/link', '/period/2026-11',
+    '/period/2026-11/', '/period/2026-11/checkpointx', '/periods/2026-11', '/period//link', '/period/2026-11/period/2026-11/link',
+  ]) t.not(check(`GET ${refused} HTTP/1.1\r\nHost: l`), 'ok', refused);
+  t.equal(check('GET /period/2026-02-30/link HTTP/1.1\r\nHost: l'), 'HTTP_FORBIDDEN', 'not a calendar day: refused by the policy');
+  t.ok(isPeriodId('2026-11-21T00'));
+  t.notOk(isPeriodId('2026-11-21T00'.repeat(2)));
+  t.notOk(isPeriodId('0000-00'));
+  t.notOk(pathAllowed('/period/2026-11/v1/index', ['/v1/index']), 'a current-log entry does not open the period paths');
+  t.ok(pathAllowed('/period/2026-11/v1/index', ['/period/_/v1/index']));
 });
 
 /** Sends raw bytes through the relay; resolves everything it answered until the connection closed. */
