@@ -1,13 +1,14 @@
 // Re-hashing for reconciliation (rehash.ts, rehash-core.ts): worker threads, the store's own connection and
-// the generic StoredReading path give the same leaves — each the meterLeafHash of the anchor the meter signed
-// — and an edit at rest changes exactly the edited reading's leaf (a broken encoding gives none).
+// the generic StoredReading path give the same leaves — each the meterLeafHash of the anchor the meter signed,
+// over SHA-256 of the stored bytes — and an edit at rest changes exactly the edited reading's leaf (bytes that
+// are no longer a reading of that meter and seq give none).
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { encodeReading, meterLeafHash, readingHash, rootOfLeaves, toHex, type Reading } from '@meterseal/protocol';
 import { collectLeaves, leafView, type MeterLeaves } from './rehash.js';
 import { leavesOfStored } from './rehash-core.js';
-import { seqKey } from './sqlite-schema.js';
+import { editStoredReading } from './insider.js';
 import { openSqliteStore } from './sqlite-store.js';
 import type { CollectorStore, StoredReading } from './store.js';
 import { makeReading } from './testing/fixtures.js';
@@ -55,12 +56,13 @@ t.test('workers, the store connection and StoredReadings give the leaves of the 
   t.equal(clean[5]!.count, 0);
   t.equal(clean[5]!.root, null);
 
-  // an insider edits at rest: a value on M-02, a unit that no longer encodes on M-04, a register deleted on M-05
-  const db = new Database(join(dir, 'collector.sqlite'));
-  db.prepare(`UPDATE registers SET value = '1' WHERE meter_id = 'M-02' AND seq = ? AND idx = 0`).run(seqKey(5n));
-  db.prepare(`UPDATE registers SET unit = 'parsec' WHERE meter_id = 'M-04' AND seq = ? AND idx = 0`).run(seqKey(7n));
-  db.prepare(`DELETE FROM registers WHERE meter_id = 'M-05' AND seq = ? AND idx = 1`).run(seqKey(8n));
-  db.close();
+  // an insider edits the stored bytes at rest: a value on M-02, bytes cut short (no longer a reading) on M-04,
+  // a register removed on M-05, a unit code the protocol does not know on M-01 (still a reading's head)
+  t.ok(editStoredReading(store, 'M-02', 5n, (r) => ({ ...r, registers: r.registers.map((g, i) => (i === 0 ? { ...g, value: 1n } : g)) })));
+  t.ok(editStoredReading(store, 'M-04', 7n, (_r, b) => b.subarray(0, 12)));
+  t.ok(editStoredReading(store, 'M-05', 8n, (r) => ({ ...r, registers: r.registers.slice(0, 1) })));
+  t.ok(editStoredReading(store, 'M-01', 4n, (_r, b) => { const e = b.slice(); e[e.length - 16 - 1 - 4 - 1] = 0xee; return e; }));
+  t.notOk(editStoredReading(store, 'M-01', 999n, (r) => r), 'no such reading');
 
   const viaWorkers = await collect(store, meters, 2);
   const viaStore = await collect(store, meters, 0);
@@ -72,7 +74,7 @@ t.test('workers, the store connection and StoredReadings give the leaves of the 
     const want = expected(l.meterId);
     const got = hex(l);
     const differ = got.flatMap((g, j) => (g === want[j] ? [] : [g.split(':')[0]]));
-    const edited = { 'M-02': ['5'], 'M-04': ['7'], 'M-05': ['8'] }[l.meterId] ?? [];
+    const edited = { 'M-01': ['4'], 'M-02': ['5'], 'M-04': ['7'], 'M-05': ['8'] }[l.meterId] ?? [];
     t.same(differ, edited, `${l.meterId}: exactly the edited readings' leaves changed`);
     t.equal(l.root === null, l.meterId === 'M-04', `${l.meterId}: no root only where a reading no longer encodes`);
   }
@@ -105,7 +107,7 @@ t.test('a database that cannot be read fails the run with STORE_FAILED, not a ha
   const reading = makeReading('B-1', 1n);
   await store.insertReadings([{ reading, bytes: encodeReading(reading), keyId: keyIdOf(0), signature: new Uint8Array(64), receivedAt: AT }]);
   const db = new Database(join(dir, 'collector.sqlite'));
-  db.exec('DROP TABLE registers'); // the worker's query fails to prepare
+  db.exec('ALTER TABLE readings RENAME TO moved'); // the worker's query fails to prepare
   db.close();
   await t.rejects(collect(store, ['B-1'], 2), { code: 'STORE_FAILED' });
 });

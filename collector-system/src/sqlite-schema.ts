@@ -1,13 +1,16 @@
-// The SQLite schema of the collector store. Readings are kept as values, one column per field of the
-// Reading record (docs/protocol.md §3), and one row per register; no reading hash is stored anywhere.
+// The SQLite schema of the collector store. Each reading is ONE row: its canonical encoding (docs/protocol.md §3,
+// the bytes the meter signed, which hold every value of the reading) plus the columns it is found by and the
+// delivery facts that are not in those bytes (key id, signature, arrival). No reading hash is stored anywhere:
+// reconciliation hashes the stored bytes again on every run.
 //
 // uint64 seq (§3) does not fit SQLite's signed 64-bit INTEGER, so seq columns hold exactly 20 decimal digits,
 // zero-padded: text order is numeric order, and range queries work on the index.
-import type Database from 'better-sqlite3';
+// Older layouts are brought up to this one by sqlite-migration.ts.
 import { CollectorError } from './errors.js';
 
 // 2: reading record v2 (docs/protocol.md §3) - record version, meter identity and meter clock detail columns.
-export const SCHEMA_VERSION = 2;
+// 3: one row per reading, its canonical bytes in `reading` (the registers table and value columns are gone).
+export const SCHEMA_VERSION = 3;
 const U64_MAX = (1n << 64n) - 1n;
 
 export function seqKey(seq: bigint): string {
@@ -19,34 +22,24 @@ export function seqFromKey(key: string): bigint {
   return BigInt(key);
 }
 
-/**
- * The Reading v2 columns, last in the readings table so that a migrated database has the same column order
- * as a new one. Rows stored before the migration are version 1 readings (the DEFAULT).
- */
-const READING_V2_COLUMNS = [
-  'record_version INTEGER NOT NULL DEFAULT 1 CHECK (record_version IN (1, 2))',
-  'meter_identity TEXT',
-  'meter_clock_deviation_min INTEGER CHECK (meter_clock_deviation_min BETWEEN -32768 AND 32767)',
-  'meter_clock_status INTEGER CHECK (meter_clock_status BETWEEN 0 AND 255)',
-];
-
-
-/**
- * Brings a database created by an older collector up to SCHEMA_VERSION, in one transaction. Run after DDL
- * (which creates missing tables but never alters existing ones).
- */
-export function migrate(db: Database.Database): void {
-  const cols = (db.prepare(`PRAGMA table_info(readings)`).all() as { name: string }[]).map((c) => c.name);
-  db.transaction(() => {
-    if (!cols.includes('record_version')) {
-      for (const col of READING_V2_COLUMNS) db.exec(`ALTER TABLE readings ADD COLUMN ${col}`); // schema 1 -> 2
-    }
-    db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`)
-      .run(String(SCHEMA_VERSION));
-  })();
-}
-
 const SEQ = `TEXT NOT NULL CHECK (length(seq) = 20 AND seq NOT GLOB '*[^0-9]*')`;
+
+/**
+ * The readings table (schema 3), under `name` (the migration builds it aside, then renames it). WITHOUT ROWID:
+ * the rows are the (meter_id, seq) B-tree itself — one tree written per reading instead of a table and its
+ * unique index, and a meter's readings lie together for the re-hash scan (https://www.sqlite.org/withoutrowid.html).
+ */
+export function readingsTable(name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
+  meter_id TEXT NOT NULL,
+  seq ${SEQ},
+  key_id BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  received_at TEXT NOT NULL,
+  reading BLOB NOT NULL,
+  PRIMARY KEY (meter_id, seq)
+) STRICT, WITHOUT ROWID;`;
+}
 
 export const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -54,33 +47,7 @@ CREATE TABLE IF NOT EXISTS meta (
   value TEXT NOT NULL
 ) STRICT;
 
-CREATE TABLE IF NOT EXISTS readings (
-  meter_id TEXT NOT NULL,
-  seq ${SEQ},
-  meter_time_ms INTEGER,
-  agent_time_ms INTEGER NOT NULL,
-  clock_sync INTEGER NOT NULL,
-  status INTEGER NOT NULL,
-  salt BLOB NOT NULL,
-  key_id BLOB NOT NULL,
-  signature BLOB NOT NULL,
-  received_at TEXT NOT NULL,
-  ${READING_V2_COLUMNS.join(',\n  ')},
-  UNIQUE (meter_id, seq)
-) STRICT;
-
-CREATE TABLE IF NOT EXISTS registers (
-  meter_id TEXT NOT NULL,
-  seq ${SEQ},
-  idx INTEGER NOT NULL,
-  obis TEXT NOT NULL,
-  value TEXT NOT NULL CHECK (value GLOB '[0-9]*' OR value GLOB '-[0-9]*'),
-  scaler INTEGER NOT NULL,
-  unit TEXT NOT NULL,
-  raw BLOB NOT NULL,
-  PRIMARY KEY (meter_id, seq, idx),
-  FOREIGN KEY (meter_id, seq) REFERENCES readings (meter_id, seq) ON DELETE CASCADE
-) STRICT;
+${readingsTable('readings')}
 
 CREATE TABLE IF NOT EXISTS conflicts (
   id INTEGER PRIMARY KEY,

@@ -3,11 +3,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { bytesEqual, encodeReading, type ClockSyncState, type Reading, type Unit } from '@meterseal/protocol';
+import { bytesEqual, decodeReading, type Reading } from '@meterseal/protocol';
 import { CollectorError } from './errors.js';
 import type { Report } from './report.js';
 import { leavesFromSqlite, prepareMeterQueries, type MeterLeaves, type MeterQueries } from './rehash-core.js';
-import { DDL, migrate, seqFromKey, seqKey } from './sqlite-schema.js';
+import { headMatcher, readingHead } from './rehash-head.js';
+import { DDL, seqFromKey, seqKey } from './sqlite-schema.js';
+import { migrate } from './sqlite-migration.js';
 import type {
   CollectorStore, ConflictRecord, InsertOutcome, NewPending, NewReading, PendingDelivery, SessionKeyRecord, StoreCounts, StoredReading,
 } from './store.js';
@@ -32,28 +34,20 @@ function sessionKeyFromRow(r: Row): SessionKeyRecord {
   };
 }
 
-function readingFromRows(r: Row, regs: Row[]): StoredReading {
-  const reading: Reading = {
-    meterId: r.meter_id as string,
-    seq: seqFromKey(r.seq as string),
-    meterTimeMs: (r.meter_time_ms as bigint | null) ?? null,
-    meterIdentity: (r.meter_identity as string | null) ?? null,
-    meterClockDeviationMin: r.meter_clock_deviation_min === null ? null : num(r.meter_clock_deviation_min),
-    meterClockStatus: r.meter_clock_status === null ? null : num(r.meter_clock_status),
-    agentTimeMs: r.agent_time_ms as bigint,
-    clockSync: num(r.clock_sync) as ClockSyncState,
-    status: num(r.status),
-    registers: regs.map((g) => ({
-      obis: g.obis as string,
-      value: BigInt(g.value as string),
-      scaler: num(g.scaler),
-      unit: g.unit as Unit,
-      raw: bytes(g.raw),
-    })),
-    salt: bytes(r.salt),
-  };
-  // A v1 reading keeps its version so that re-encoding gives back the bytes (and hash) the meter signed.
-  return { reading: num(r.record_version) === 1 ? { version: 1, ...reading } : reading, keyId: bytes(r.key_id), signature: bytes(r.signature), receivedAt: r.received_at as string };
+/** A stored row as a StoredReading: the reading decoded from its bytes (see StoredReading for bytes that do not decode). */
+function storedFromRow(meterId: string, r: Row): StoredReading {
+  const stored = bytes(r.reading);
+  const base = { bytes: stored, keyId: bytes(r.key_id), signature: bytes(r.signature), receivedAt: r.received_at as string };
+  try {
+    return { reading: decodeReading(stored), ...base };
+  } catch (err) {
+    const head = readingHead(stored);
+    const placeholder: Reading = {
+      meterId, seq: seqFromKey(r.seq as string), meterTimeMs: null, meterIdentity: null, meterClockDeviationMin: null, meterClockStatus: null,
+      agentTimeMs: head?.agentTimeMs ?? 0n, clockSync: 0, status: 0, registers: [], salt: new Uint8Array(16),
+    };
+    return { reading: placeholder, ...base, undecodable: `the stored bytes no longer decode as a reading: ${err instanceof Error ? err.message : String(err)}` };
+  }
 }
 
 /** Opens (creating if needed) <dataDir>/collector.sqlite. */
@@ -67,7 +61,6 @@ export class SqliteCollectorStore implements CollectorStore {
   readonly #db: Database.Database;
   readonly #s: Record<string, Database.Statement>;
   readonly #insertBatch: (batch: NewReading[]) => InsertOutcome[];
-  readonly #registerInserts = new Map<number, Database.Statement>();
   #meterQueries: MeterQueries | undefined;
 
   constructor(path: string) {
@@ -81,22 +74,20 @@ export class SqliteCollectorStore implements CollectorStore {
       this.#db.pragma('busy_timeout = 5000');
       this.#db.defaultSafeIntegers(true); // INTEGER columns come back as bigint: i64 times never lose precision
       this.#db.exec(DDL);
-      migrate(this.#db); // records schema_version, adding the Reading v2 columns to an older database
+      migrate(this.#db); // records schema_version, converting an older layout to one row of bytes per reading
     } catch (cause) {
       throw new CollectorError('STORE_FAILED', `cannot open the collector database at ${path}`, { cause });
     }
     const db = this.#db;
-    const readingCols = 'meter_id, seq, meter_time_ms, agent_time_ms, clock_sync, status, salt, key_id, signature, received_at, '
-      + 'record_version, meter_identity, meter_clock_deviation_min, meter_clock_status';
     this.#s = {
-      insertReading: db.prepare(`INSERT OR IGNORE INTO readings (${readingCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertReading: db.prepare(
+        `INSERT INTO readings (meter_id, seq, key_id, signature, received_at, reading) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (meter_id, seq) DO NOTHING`,
+      ),
+      storedBytes: db.prepare(`SELECT reading FROM readings WHERE meter_id = ? AND seq = ?`).pluck(true),
       insertConflict: db.prepare(
         `INSERT OR IGNORE INTO conflicts (meter_id, seq, reading, key_id, signature, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
-      readingRange: db.prepare(`SELECT ${readingCols} FROM readings WHERE meter_id = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?`),
-      registerRange: db.prepare(
-        `SELECT seq, idx, obis, value, scaler, unit, raw FROM registers WHERE meter_id = ? AND seq BETWEEN ? AND ? ORDER BY seq, idx`,
-      ),
+      readingRange: db.prepare(`SELECT seq, key_id, signature, received_at, reading FROM readings WHERE meter_id = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?`),
       meters: db.prepare(`SELECT meter_id FROM readings UNION SELECT meter_id FROM conflicts ORDER BY meter_id`),
       seqRange: db.prepare(`SELECT min(seq) AS lo, max(seq) AS hi FROM readings WHERE meter_id = ?`),
       conflicts: db.prepare(`SELECT meter_id, seq, reading, key_id, signature, received_at FROM conflicts ORDER BY meter_id, seq, id`),
@@ -131,58 +122,21 @@ export class SqliteCollectorStore implements CollectorStore {
 
   #insertOne(item: NewReading): InsertOutcome {
     const r = item.reading;
+    if (headMatcher(r.meterId)(item.bytes, r.seq) === null) {
+      throw new CollectorError('STORE_FAILED', `the bytes of ${r.meterId}/${r.seq} are not the encoding of that reading`);
+    }
     const seq = seqKey(r.seq);
     const s = this.#s;
-    const inserted = s.insertReading!.run(
-      r.meterId, seq, r.meterTimeMs, r.agentTimeMs, r.clockSync, r.status, buf(r.salt), buf(item.keyId), buf(item.signature), item.receivedAt,
-      r.version === 1 ? 1 : 2, r.meterIdentity, r.meterClockDeviationMin, r.meterClockStatus,
-    );
-    if (inserted.changes === 1) {
-      const n = r.registers.length;
-      if (n > 0) {
-        // all of a reading's registers in one multi-row INSERT: one statement step instead of one per register
-        const args: unknown[] = [];
-        r.registers.forEach((g, idx) => args.push(r.meterId, seq, idx, g.obis, g.value.toString(10), g.scaler, g.unit, buf(g.raw)));
-        this.#insertRegisters(n).run(args);
-      }
-      return 'stored';
-    }
-    const existing = this.#readingRange(r.meterId, seq, seq, 1)[0];
-    if (existing && this.#sameBytes(existing, item.bytes)) return 'duplicate';
-    s.insertConflict!.run(r.meterId, seq, buf(item.bytes), buf(item.keyId), buf(item.signature), item.receivedAt);
+    const delivered = buf(item.bytes);
+    if (s.insertReading!.run(r.meterId, seq, buf(item.keyId), buf(item.signature), item.receivedAt, delivered).changes === 1) return 'stored';
+    const existing = s.storedBytes!.get(r.meterId, seq) as Buffer | undefined;
+    if (existing !== undefined && delivered.equals(existing)) return 'duplicate';
+    s.insertConflict!.run(r.meterId, seq, delivered, buf(item.keyId), buf(item.signature), item.receivedAt);
     return 'conflict';
   }
 
-  /** The prepared INSERT of `n` register rows (a reading has at most 64, docs/protocol.md §3). */
-  #insertRegisters(n: number): Database.Statement {
-    let st = this.#registerInserts.get(n);
-    if (st === undefined) {
-      st = this.#db.prepare(`INSERT INTO registers (meter_id, seq, idx, obis, value, scaler, unit, raw) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
-      this.#registerInserts.set(n, st);
-    }
-    return st;
-  }
-
-  #sameBytes(stored: StoredReading, delivered: Uint8Array): boolean {
-    try {
-      return bytesEqual(encodeReading(stored.reading), delivered);
-    } catch {
-      return false; // a stored reading that no longer encodes (edited at rest) is not the one delivered
-    }
-  }
-
   #readingRange(meterId: string, from: string, to: string, limit: number): StoredReading[] {
-    const rows = this.#s.readingRange!.all(meterId, from, to, limit) as Row[];
-    if (rows.length === 0) return [];
-    const last = rows[rows.length - 1]!.seq as string;
-    const regs = this.#s.registerRange!.all(meterId, rows[0]!.seq, last) as Row[];
-    const bySeq = new Map<string, Row[]>();
-    for (const g of regs) {
-      const list = bySeq.get(g.seq as string);
-      if (list) list.push(g);
-      else bySeq.set(g.seq as string, [g]);
-    }
-    return rows.map((row) => readingFromRows(row, bySeq.get(row.seq as string) ?? []));
+    return (this.#s.readingRange!.all(meterId, from, to, limit) as Row[]).map((row) => storedFromRow(meterId, row));
   }
 
   async putSessionKey(k: SessionKeyRecord): Promise<'stored' | 'duplicate' | 'conflict'> {

@@ -1,9 +1,9 @@
 // The collector's storage contract. SQLite implements it today (sqlite-store.ts); a PostgreSQL backend must
 // pass the same conformance test (store-conformance.ts). Async throughout so that a networked backend fits.
 //
-// What is stored is the reading's VALUES, column by column — never its hash, never the signed bytes as the
-// source of truth: reconciliation re-encodes every reading from these values and hashes it again, so an edit
-// to any stored value shows up as a hash that differs from the ledger's.
+// What is stored is each reading's canonical encoding — the bytes the meter signed, which hold every value of
+// the reading — never its hash: reconciliation hashes those stored bytes again on every run, so an edit to any
+// stored value (which can only be an edit of those bytes) shows up as a hash that differs from the ledger's.
 import type { Reading } from '@meterseal/protocol';
 import type { Report } from './report.js';
 
@@ -35,8 +35,15 @@ export interface NewReading {
 export type InsertOutcome = 'stored' | 'duplicate' | 'conflict';
 
 export interface StoredReading {
-  /** Rebuilt from the columns (registers in stored index order). */
+  /**
+   * Decoded from the stored bytes. If they no longer decode (edited at rest), a placeholder with the stored
+   * meter id and seq, no registers (so it does not encode either) and `undecodable` saying why.
+   */
   reading: Reading;
+  /** The reading's canonical encoding as stored: what reconciliation hashes. */
+  bytes: Uint8Array;
+  /** Set when the stored bytes are not a reading any more: why decoding them failed. */
+  undecodable?: string;
   keyId: Uint8Array;
   signature: Uint8Array;
   receivedAt: string;
@@ -85,7 +92,10 @@ export interface CollectorStore {
   /** A meter's session keys ordered by firstSeq. */
   sessionKeys(meterId: string): Promise<SessionKeyRecord[]>;
 
-  /** One transaction for the whole batch; one outcome per item, in order. */
+  /**
+   * One transaction for the whole batch; one outcome per item, in order. Idempotent on (meter, seq): the same
+   * bytes again are "duplicate", different bytes for a stored (meter, seq) are recorded aside as "conflict".
+   */
   insertReadings(batch: NewReading[]): Promise<InsertOutcome[]>;
   /** Stored readings of one meter with fromSeq <= seq <= toSeq, ordered by seq, at most `limit`. */
   readings(meterId: string, fromSeq: bigint, toSeq: bigint, limit?: number): Promise<StoredReading[]>;

@@ -5,7 +5,8 @@ import type { KeyObject } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { Intake, type ReplyTo, type ResponseBody } from '../intake.js';
-import { DDL, migrate, seqKey } from '../sqlite-schema.js';
+import { DDL, seqKey } from '../sqlite-schema.js';
+import { migrate } from '../sqlite-migration.js';
 import { StatsCounter } from '../stats.js';
 import type { CollectorStore, NewReading } from '../store.js';
 import { silentLog } from './harness.js';
@@ -26,7 +27,7 @@ const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byt
 
 /**
  * The reference: `items` inserted into a new database at `path` with the collector's schema and pragmas
- * (WAL, synchronous=FULL), one plain INSERT per reading and per register, all in ONE transaction — no
+ * (WAL, synchronous=FULL), one plain INSERT per reading (its row: key columns and bytes), all in ONE transaction — no
  * duplicate check, no outcome per item. Returns the rows in the readings table and the seconds the
  * transaction took (opening the database and creating the schema not counted).
  */
@@ -38,20 +39,10 @@ export function rawSqliteInsert(path: string, items: readonly NewReading[]): { r
     db.pragma('foreign_keys = ON');
     db.exec(DDL);
     migrate(db);
-    const reading = db.prepare(
-      `INSERT INTO readings (meter_id, seq, meter_time_ms, agent_time_ms, clock_sync, status, salt, key_id, signature, received_at,
-        record_version, meter_identity, meter_clock_deviation_min, meter_clock_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const register = db.prepare(`INSERT INTO registers (meter_id, seq, idx, obis, value, scaler, unit, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    const reading = db.prepare(`INSERT INTO readings (meter_id, seq, key_id, signature, received_at, reading) VALUES (?, ?, ?, ?, ?, ?)`);
     const t0 = performance.now();
     db.transaction(() => {
-      for (const it of items) {
-        const r = it.reading;
-        const seq = seqKey(r.seq);
-        reading.run(r.meterId, seq, r.meterTimeMs, r.agentTimeMs, r.clockSync, r.status, buf(r.salt), buf(it.keyId), buf(it.signature), it.receivedAt,
-          r.version === 1 ? 1 : 2, r.meterIdentity, r.meterClockDeviationMin, r.meterClockStatus);
-        r.registers.forEach((g, idx) => register.run(r.meterId, seq, idx, g.obis, g.value.toString(10), g.scaler, g.unit, buf(g.raw)));
-      }
+      for (const it of items) reading.run(it.reading.meterId, seqKey(it.reading.seq), buf(it.keyId), buf(it.signature), it.receivedAt, buf(it.bytes));
     })();
     const seconds = (performance.now() - t0) / 1000;
     return { seconds, rows: Number((db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n) };

@@ -75,6 +75,29 @@ export function storeConformance(tap: TAP, open: () => Promise<StoreUnderTest>):
     t.equal((await store.readings('M-1', 0n, 100n)).length, 2);
   });
 
+  tap.test('idempotent on (meter, seq): a batch delivered twice, in another order, adds nothing; the stored bytes are the delivered ones', async (t) => {
+    const { store } = await fresh(t);
+    const batch = [1n, 2n, 3n].flatMap((seq) => ['M-a', 'M-b'].map((m) => newReading(makeReading(m, seq))));
+    t.same(await store.insertReadings(batch), batch.map(() => 'stored'));
+    t.same(await store.insertReadings([...batch].reverse()), batch.map(() => 'duplicate'));
+    t.same(await store.counts(), { readings: 6, conflicts: 0, pending: 0, sessionKeys: 0, reports: 0 });
+    const back = await store.readings('M-b', 0n, 10n);
+    t.same(back.map((s) => s.bytes), batch.filter((b) => b.reading.meterId === 'M-b').map((b) => b.bytes), 'bytes as delivered, in seq order');
+    t.ok(back.every((s) => s.undecodable === undefined));
+  });
+
+  tap.test('a conflict differing in one salt byte only is still a conflict; the stored bytes stay those of the first', async (t) => {
+    const { store } = await fresh(t);
+    const r = makeReading('M-c', 9n);
+    const twin: Reading = { ...r, salt: Uint8Array.from(r.salt, (b, i) => (i === 15 ? b ^ 1 : b)) };
+    const both = [newReading(r), newReading(twin)];
+    t.same(await store.insertReadings(both), ['stored', 'conflict'], 'in one batch too');
+    t.same(await store.insertReadings([newReading(r)]), ['duplicate']);
+    const [kept] = await store.readings('M-c', 9n, 9n);
+    t.same(kept?.bytes, both[0]!.bytes);
+    t.same((await store.conflicts()).map((c) => c.bytes), [both[1]!.bytes]);
+  });
+
   tap.test('uint64 seq and int64 values keep every bit, and seq ranges order numerically', async (t) => {
     const { store } = await fresh(t);
     const seqs = [U64_MAX, 0n, 10n, 9n, 1n << 63n, 100n];
