@@ -3,12 +3,17 @@
 //   GET /v1/index?start=I&count=C                      {"checkpoint","treeSize","meters","start","leaves":[index leaf…]}
 //   GET /v1/meter/node?meter=ID&size=N&start=A&end=B   {"children":[…2]} or {"leaves":[{seq,keyId,readingHash}…]}
 //   GET /v1/proof/consistency?from=M&to=N              {"proof":[hex…]} (RFC 9162 §2.1.4)
+//   GET /v1/proof/inclusion?index=I&size=N             {"proof":[hex…]} (RFC 9162 §2.1.3)
+// A rotating ledger (docs/ledger.md §"Log rotation by period") also answers
+//   GET /periods                                       {"current","periods":[{period,origin,closed,size,finalCheckpoint?}…]}
+//   GET /period/<id>/link                              {"checkpoint","firstEntry","firstEntryProof"} (base64)
+// and every /v1/… path above under /period/<id>; the methods take the period as their last argument.
 // Everything the ledger answers is checked against these shapes; anything else is LEDGER_BAD_RESPONSE.
 // Bytes received and requests made are counted (what crossed the air gap).
 import { Agent, get, type IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import {
-  ProtocolError, fromHex, parseWireAnchor, parseWireChild, parseWireIndexLeaf, type Anchor, type MeterIndexLeaf, type ParsedChild,
+  ProtocolError, fromBase64, fromHex, parseWireAnchor, periodUnitOf, parseWireChild, parseWireIndexLeaf, type Anchor, type MeterIndexLeaf, type ParsedChild,
 } from '@meterseal/protocol';
 import { CollectorError } from './errors.js';
 
@@ -30,6 +35,31 @@ const NodeBody = z.union([
   z.looseObject({ leaves: z.array(z.unknown()).max(64) }),
 ]);
 const ConsistencyBody = z.looseObject({ proof: z.array(z.string().regex(/^[0-9a-fA-F]{64}$/)).max(128) });
+const PeriodId = z.string().max(13).refine((id) => periodUnitOf(id) !== undefined, 'not a period id (YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH)');
+const PeriodsBody = z.looseObject({
+  current: PeriodId,
+  periods: z.array(z.looseObject({
+    period: PeriodId, origin: z.string().max(300), closed: z.boolean(), size: decimal, finalCheckpoint: z.string().max(64 * 1024).optional(),
+  })).max(100_000),
+});
+const B64 = z.string().max(64 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/);
+const LinkBody = z.looseObject({ checkpoint: z.string().max(64 * 1024), firstEntry: B64.optional(), firstEntryProof: z.array(B64).max(128).optional() });
+
+/** One period log as /periods lists it (unverified: the chain and the signatures are checked by the caller). */
+export interface PeriodEntry {
+  period: string;
+  origin: string;
+  closed: boolean;
+  size: bigint;
+  finalCheckpoint?: string;
+}
+
+/** One link of the period chain as the ledger serves it (protocol PeriodLink, unverified). */
+export interface PeriodLinkAnswer {
+  checkpoint: string;
+  firstEntry?: Uint8Array;
+  firstEntryProof?: Uint8Array[];
+}
 
 export interface IndexPage {
   checkpointNote: string;
@@ -75,8 +105,40 @@ export class LedgerClient {
     return this.#requests;
   }
 
-  async indexPage(start: number, count = INDEX_PAGE): Promise<IndexPage> {
-    const body = this.#parse(IndexBody, await this.#get(`/v1/index?start=${start}&count=${count}`), '/v1/index');
+  /** The path prefix of a period's log ('' for the current log at the usual paths). */
+  #at(period: string | undefined): string {
+    if (period === undefined) return '';
+    // the id goes into a path: only a well-formed period id (it came from /periods, already checked there)
+    if (periodUnitOf(period) === undefined) throw new CollectorError('LEDGER_BAD_RESPONSE', `"${period.slice(0, 40)}" is not a period id`);
+    return `/period/${period}`;
+  }
+
+  /** The rotating ledger's period logs, oldest first (404 from a ledger that does not rotate: LEDGER_BAD_RESPONSE). */
+  async periods(): Promise<{ current: string; periods: PeriodEntry[] }> {
+    const body = this.#parse(PeriodsBody, await this.#get('/periods'), '/periods');
+    return {
+      current: body.current,
+      periods: body.periods.map((p) => ({ period: p.period, origin: p.origin, closed: p.closed, size: BigInt(p.size), ...(p.finalCheckpoint === undefined ? {} : { finalCheckpoint: p.finalCheckpoint }) })),
+    };
+  }
+
+  /** Entry 0 of a period's log and its inclusion proof against that log's checkpoint (one PeriodLink). */
+  async periodLink(period: string): Promise<PeriodLinkAnswer> {
+    const body = this.#parse(LinkBody, await this.#get(`${this.#at(period)}/link`), '/period/<id>/link');
+    return {
+      checkpoint: body.checkpoint,
+      ...(body.firstEntry === undefined ? {} : { firstEntry: fromBase64(body.firstEntry), firstEntryProof: (body.firstEntryProof ?? []).map((h) => fromBase64(h)) }),
+    };
+  }
+
+  /** PATH(index, D[0:size]), RFC 9162 §2.1.3.1 (unverified). */
+  async inclusionProof(index: bigint, size: bigint, period?: string): Promise<Uint8Array[]> {
+    const body = this.#parse(ConsistencyBody, await this.#get(`${this.#at(period)}/v1/proof/inclusion?index=${index}&size=${size}`), '/v1/proof/inclusion');
+    return body.proof.map((h) => fromHex(h.toLowerCase(), 32));
+  }
+
+  async indexPage(start: number, count = INDEX_PAGE, period?: string): Promise<IndexPage> {
+    const body = this.#parse(IndexBody, await this.#get(`${this.#at(period)}/v1/index?start=${start}&count=${count}`), '/v1/index');
     return {
       checkpointNote: body.checkpoint,
       treeSize: BigInt(body.treeSize),
@@ -87,8 +149,8 @@ export class LedgerClient {
   }
 
   /** Node [start, end) of the meter's tree of `size` leaves (unverified: the caller checks it against its parent). */
-  async meterNode(meterId: string, size: bigint, start: bigint, end: bigint): Promise<MeterNode> {
-    const path = `/v1/meter/node?meter=${encodeURIComponent(meterId)}&size=${size}&start=${start}&end=${end}`;
+  async meterNode(meterId: string, size: bigint, start: bigint, end: bigint, period?: string): Promise<MeterNode> {
+    const path = `${this.#at(period)}/v1/meter/node?meter=${encodeURIComponent(meterId)}&size=${size}&start=${start}&end=${end}`;
     const body = this.#parse(NodeBody, await this.#get(path), '/v1/meter/node');
     const { children, leaves } = body as { children?: unknown[]; leaves?: unknown[] };
     return this.#wire('/v1/meter/node', () =>
@@ -98,8 +160,8 @@ export class LedgerClient {
   }
 
   /** PROOF(from, D[0:to]), RFC 9162 §2.1.4.1 (unverified). */
-  async consistencyProof(from: bigint, to: bigint): Promise<Uint8Array[]> {
-    const body = this.#parse(ConsistencyBody, await this.#get(`/v1/proof/consistency?from=${from}&to=${to}`), '/v1/proof/consistency');
+  async consistencyProof(from: bigint, to: bigint, period?: string): Promise<Uint8Array[]> {
+    const body = this.#parse(ConsistencyBody, await this.#get(`${this.#at(period)}/v1/proof/consistency?from=${from}&to=${to}`), '/v1/proof/consistency');
     return body.proof.map((h) => fromHex(h.toLowerCase(), 32));
   }
 

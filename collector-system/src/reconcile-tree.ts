@@ -29,6 +29,8 @@ export interface MeterCompare {
   matchedInBulk: number;
   /** Requests this meter needed. */
   requests: number;
+  /** The collector's leaves no ledger leaf covered, in seq order, in the range or not (another period's log may hold them). */
+  uncovered: CollectedLeaf[];
 }
 
 const cmp = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -67,8 +69,10 @@ export async function compareMeter(
   seqs?: { from: bigint; to: bigint },
   /** MTH over all of `mine`, when the caller computed it with the leaves (rehash-core.ts): saves hashing it again here. */
   wholeRoot?: Uint8Array | null,
+  /** A rotating ledger: the period whose log `proven` belongs to (its nodes are read under /period/<id>). */
+  period?: string,
 ): Promise<MeterCompare> {
-  const out: MeterCompare = { verdicts: [], matchedInBulk: 0, requests: 0 };
+  const out: MeterCompare = { verdicts: [], matchedInBulk: 0, requests: 0, uncovered: [] };
   const covered = new Uint8Array(mine.length);
   const inRange = (s: bigint): boolean => seqs === undefined || (s >= seqs.from && s <= seqs.to);
   const countInRange = (from: number, to: number): number => {
@@ -110,7 +114,7 @@ export async function compareMeter(
   const walk = async (start: bigint, end: bigint, hash: Uint8Array, lo: number, hi: number): Promise<void> => {
     signal?.throwIfAborted();
     out.requests++;
-    const node = await client.meterNode(meterId, size, start, end);
+    const node = await client.meterNode(meterId, size, start, end, period);
     if ('leaves' in node) {
       if (BigInt(node.leaves.length) !== end - start || node.leaves.some((a) => a.meterId !== meterId)) bad(`node [${start}, ${end}) has ${node.leaves.length} leaves`);
       if (!bytesEqual(rootOfLeaves(node.leaves.map(meterLeafHash)), hash)) bad(`the leaves of node [${start}, ${end}) do not hash to the proven node`);
@@ -133,6 +137,10 @@ export async function compareMeter(
   };
 
   if (size > 0n) await walk(0n, size, proven!.treeRoot, 0, mine.length);
-  for (let i = 0; i < mine.length; i++) if (covered[i] === 0 && inRange(mine[i]!.seq)) out.verdicts.push({ kind: 'unanchored', seq: mine[i]!.seq, mine: mine[i]! });
+  for (let i = 0; i < mine.length; i++) {
+    if (covered[i] !== 0) continue;
+    out.uncovered.push(mine[i]!);
+    if (inRange(mine[i]!.seq)) out.verdicts.push({ kind: 'unanchored', seq: mine[i]!.seq, mine: mine[i]! });
+  }
   return out;
 }

@@ -9,12 +9,15 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
-  bytesEqual, countWitnesses, decodeReading, encodeReading, indexCommitment, indexRoot, meterLeafHasher, openCheckpoint, readingHash,
-  toBase64, toHex, type Checkpoint, type CosignatureSigner, type CosignatureVerifier, type MeterIndexLeaf, type NoteVerifier, type Reading,
+  bytesEqual, decodeReading, encodeReading, indexCommitment, meterLeafHasher, periodOfOrigin, readingHash,
+  toBase64, toHex, type CosignatureSigner, type CosignatureVerifier, type NoteVerifier, type Reading,
 } from '@meterseal/protocol';
 import { CollectorError, describe } from './errors.js';
 import { LedgerClient } from './ledger-client.js';
-import { compareMeter } from './reconcile-tree.js';
+import { comparePeriods } from './reconcile-period.js';
+import type { PeriodCache } from './reconcile-period-cache.js';
+import { loadPeriods, provenIndex, type PeriodPlan } from './reconcile-period-index.js';
+import { compareMeter, type LeafVerdict } from './reconcile-tree.js';
 import { newReportId, reportJson, type AdjustedItem, type ExplainedItem, type MeterCompleteness, type ReadingValues, type Report, type ReportCounts, type ReportItem, type WitnessResult } from './report.js';
 import type { RunStore } from './runs.js';
 import { SideRecords } from './corrections-reconcile.js';
@@ -27,7 +30,6 @@ import { witnessCheckpoint, type WitnessStateStore } from './witness.js';
 const U64_MAX = (1n << 64n) - 1n;
 /** The default reading interval: 15 minutes. */
 export const DEFAULT_INTERVAL_MS = 15 * 60_000;
-const INDEX_ATTEMPTS = 3;
 
 export interface ReconcileProgress {
   meterId: string;
@@ -69,6 +71,11 @@ export interface ReconcileOptions {
    * last stored reading before fromMs to just before its first after toMs (so gaps at the edges count).
    */
   range?: { fromMs: number; toMs: number };
+  /**
+   * A rotating ledger: where the closed periods' verified ledger data (final checkpoint, link, index leaves) is kept
+   * between windows (reconcile-period-cache.ts). Default: the runs store's, when `runs` is given.
+   */
+  periodCache?: PeriodCache;
 }
 
 /** The seqs a time range covers for one meter, from its stored readings (sorted by seq). */
@@ -104,52 +111,6 @@ export function readingValues(r: Reading): ReadingValues {
   };
 }
 
-/** The checkpoint, verified, and the per-meter index leaves proven against the root it commits. */
-async function provenIndex(ledger: LedgerClient, o: ReconcileOptions): Promise<{ note: string; checkpoint: Checkpoint; leaves: MeterIndexLeaf[] }> {
-  for (let attempt = 1; ; attempt++) {
-    const first = await ledger.indexPage(0);
-    let checkpoint: Checkpoint;
-    try {
-      checkpoint = openCheckpoint(first.checkpointNote, o.verifier); // c2sp.org/signed-note: signed by the pinned key, or refused
-    } catch (cause) {
-      throw new CollectorError('CHECKPOINT_INVALID', `the ledger's checkpoint does not verify with the pinned key ${o.verifier.name}: ${describe(cause)}`, { cause });
-    }
-    if (o.witnesses && countWitnesses(first.checkpointNote, o.witnesses.verifiers) < o.witnesses.quorum) {
-      throw new CollectorError('CHECKPOINT_INVALID', `the ledger's checkpoint carries fewer than ${o.witnesses.quorum} valid witness cosignatures`);
-    }
-    let commitment;
-    try {
-      commitment = indexCommitment(checkpoint);
-    } catch (cause) {
-      throw new CollectorError('CHECKPOINT_INVALID', `the ledger's checkpoint commits no usable per-meter index: ${describe(cause)}`, { cause });
-    }
-    const leaves = [...first.leaves];
-    let moved = first.treeSize !== checkpoint.size;
-    while (!moved && leaves.length < first.meters) {
-      o.signal?.throwIfAborted();
-      const page = await ledger.indexPage(leaves.length);
-      if (page.start !== leaves.length || page.leaves.length === 0) throw new CollectorError('LEDGER_BAD_RESPONSE', `the ledger's index page from ${leaves.length} starts at ${page.start} with ${page.leaves.length} leaves`);
-      moved = page.treeSize !== checkpoint.size;
-      leaves.push(...page.leaves);
-    }
-    if (moved) {
-      if (attempt >= INDEX_ATTEMPTS) throw new CollectorError('INDEX_MOVED', `the ledger's checkpoint moved while its index was read, ${attempt} times`);
-      continue;
-    }
-    if (BigInt(leaves.length) !== commitment.meters) throw new CollectorError('LEDGER_PROOF_FAILED', `the ledger served ${leaves.length} index leaves; its checkpoint commits ${commitment.meters}`);
-    let root: Uint8Array;
-    try {
-      root = indexRoot(leaves);
-    } catch (cause) {
-      throw new CollectorError('LEDGER_PROOF_FAILED', `the ledger's index leaves are not sorted by meter id: ${describe(cause)}`, { cause });
-    }
-    if (!bytesEqual(root, commitment.root)) {
-      throw new CollectorError('LEDGER_PROOF_FAILED', `the ledger's index leaves hash to ${toBase64(root)}, not the ${toBase64(commitment.root)} its checkpoint at size ${checkpoint.size} commits`);
-    }
-    return { note: first.checkpointNote, checkpoint, leaves };
-  }
-}
-
 class Tally {
   readonly counts: Required<ReportCounts> = { matched: 0, tampered: 0, missing: 0, unanchored: 0, conflicts: 0, pending: 0 };
   readonly items: ReportItem[] = [];
@@ -167,17 +128,33 @@ export async function reconcile(o: ReconcileOptions): Promise<Report> {
   const log = o.log.child({ component: 'reconcile' });
   const ledger = new LedgerClient(o.relayUrl, o.signal ? { signal: o.signal } : {});
   try {
-    const { checkpoint, leaves } = await provenIndex(ledger, o);
+    const current = await provenIndex(ledger, o);
+    const { checkpoint, leaves } = current;
     log.info({ origin: checkpoint.origin, size: checkpoint.size.toString(), meters: leaves.length }, 'checkpoint and per-meter index verified');
+    // a rotating ledger names its logs "<origin>/<period>" (the pinned key's name is the ledger's origin); one that
+    // does not rotate is reconciled exactly as before, without a single request more
+    const base = o.verifier.name;
+    let plan: PeriodPlan | undefined;
+    if (periodOfOrigin(base, checkpoint.origin) !== undefined) {
+      const cache = o.periodCache ?? o.runs?.periodCache;
+      plan = await loadPeriods(ledger, { ...o, ...(cache ? { cache } : {}) }, base, current);
+      if (plan.logs.length === 0) plan.logs.push({ period: periodOfOrigin(base, checkpoint.origin)!, origin: checkpoint.origin, closed: false, checkpoint, leaves: new Map(leaves.map((l) => [l.meterId, l])), cached: false });
+      if (plan.chain.alarm) log.error({ alarm: plan.chain.alarm }, 'CHAIN ALARM: the ledger\'s period logs do not chain');
+      else log.info({ periods: plan.chain.periods }, 'period chain verified');
+    }
 
     let witness: WitnessResult | undefined;
     if (o.witness) {
-      witness = await witnessCheckpoint({ checkpoint, signer: o.witness.signer, store: o.witness.store, consistencyProof: (a, b) => ledger.consistencyProof(a, b), now: started });
+      witness = await witnessCheckpoint({
+        checkpoint, note: current.note, signer: o.witness.signer, store: o.witness.store, consistencyProof: (a, b) => ledger.consistencyProof(a, b), now: started,
+        ledger: { base, verifier: o.verifier, periodLink: (p) => ledger.periodLink(p), inclusionProof: (i, n, p) => ledger.inclusionProof(i, n, p), consistencyProof: (a, b, p) => ledger.consistencyProof(a, b, p) },
+      });
       if (witness.alarm) log.error({ alarm: witness.alarm }, 'WITNESS ALARM: the ledger rewrote or forked its log');
     }
 
     const proven = new Map(leaves.map((l) => [l.meterId, l]));
-    const meterIds = [...new Set([...proven.keys(), ...(await o.store.meters())])].sort();
+    const ledgerMeters = plan ? plan.logs.flatMap((l) => [...l.leaves.keys()]) : proven.keys();
+    const meterIds = [...new Set([...ledgerMeters, ...(await o.store.meters())])].sort();
     const tally = new Tally();
     const completeness: MeterCompleteness[] = [];
     const explained: ExplainedItem[] = [];
@@ -196,11 +173,14 @@ export async function reconcile(o: ReconcileOptions): Promise<Report> {
       if (seqs) ranges.set(meterId, seqs);
       const side = SideRecords.load(meterId, leafOf, o.gaps, o.corrections); // gap records and corrections take seqs too
       const merged = side.merge(mine);
-      const result = await compareMeter(meterId, merged, proven.get(meterId), ledger, o.signal, seqs, merged === mine ? leaves.root : undefined);
+      const wholeRoot = merged === mine ? leaves.root : undefined;
+      const result: { matchedInBulk: number; verdicts: Array<LeafVerdict & { period?: string }> } = plan
+        ? await comparePeriods(meterId, merged, plan.logs, ledger, o.signal, seqs, wholeRoot)
+        : await compareMeter(meterId, merged, proven.get(meterId), ledger, o.signal, seqs, wholeRoot);
       tally.counts.matched += result.matchedInBulk;
       for (const v of result.verdicts) {
         if (side.claims(v)) continue;
-        const base = { meterId, seq: v.seq.toString(10) };
+        const base = { meterId, seq: v.seq.toString(10), ...(v.period === undefined ? {} : { period: v.period }) };
         if (v.kind === 'matched') tally.counts.matched++;
         else if (v.kind === 'missing') {
           const at = expectedTime(v.seq, times, interval);
@@ -271,7 +251,7 @@ export async function reconcile(o: ReconcileOptions): Promise<Report> {
       checkpoint: { origin: checkpoint.origin, size: checkpoint.size.toString(10), rootHex: toHex(checkpoint.root) },
       counts: tally.counts,
       items: tally.items,
-      outcome: witness?.alarm ? 'alarm' : divergent ? 'divergent' : 'clean',
+      outcome: witness?.alarm || plan?.chain.alarm ? 'alarm' : divergent ? 'divergent' : 'clean',
       index: { meters: commitment.meters.toString(), rootBase64: toBase64(commitment.root) },
       ...(witness ? { witness } : {}),
       meters: completeness,
@@ -279,6 +259,10 @@ export async function reconcile(o: ReconcileOptions): Promise<Report> {
       traffic: { requests: ledger.requests, bytes: ledger.bytesReceived },
       ...(o.gaps ? { explained } : {}),
       ...(o.corrections ? { adjusted } : {}),
+      ...(plan ? {
+        periods: plan.logs.map((l) => ({ period: l.period, origin: l.origin, closed: l.closed, size: l.checkpoint.size.toString(10), rootHex: toHex(l.checkpoint.root), ...(l.cached ? { cached: true } : {}) })),
+        chain: plan.chain,
+      } : {}),
     };
     await o.store.saveReport(report);
     o.runs?.saveRun(report);

@@ -18,9 +18,9 @@ const report: Report = {
 t.test('CSV: a header, one row per item, fields quoted only when needed, CRLF line ends', async (t) => {
   const csv = reportCsv(report);
   const lines = csv.split('\r\n');
-  t.equal(lines[0], 'meterId,seq,outcome,collectedHash,ledgerHash,detail,collected,delivered,lastSeq,reason,signer,corrected');
-  t.match(lines[1], /^M-1,2,tampered,aa,bb,,"\{""meterTimeMs"":null,.*""value"":""99"".*\}",,,,,$/);
-  t.equal(lines[2], 'M-1,4,missing,,cc,"a ""quoted"", comma\nline",,,,,,');
+  t.equal(lines[0], 'meterId,seq,outcome,collectedHash,ledgerHash,detail,collected,delivered,lastSeq,reason,signer,corrected,period');
+  t.match(lines[1], /^M-1,2,tampered,aa,bb,,"\{""meterTimeMs"":null,.*""value"":""99"".*\}",,,,,,$/);
+  t.equal(lines[2], 'M-1,4,missing,,cc,"a ""quoted"", comma\nline",,,,,,,');
   t.equal(lines[3], '');
   t.equal(exportReport(report, 'csv'), csv);
 });

@@ -26,6 +26,11 @@ export interface ReportItem {
   collected?: ReadingValues;
   /** conflict: the values of the other delivery for the same (meter, seq). */
   delivered?: ReadingValues;
+  /**
+   * A rotating ledger (docs/ledger.md §"Log rotation by period"): the period whose log holds the anchor (tampered,
+   * missing), or, for a reading no period anchors (unanchored), the current period — the only log it can still enter.
+   */
+  period?: string;
 }
 
 /**
@@ -107,7 +112,30 @@ export interface WitnessResult {
   previousSize?: string;
   /** The cosignature line (c2sp.org/tlog-cosignature) added to the checkpoint. */
   cosignature?: string;
-  alarm?: { code: 'TREE_SHRANK' | 'FORK' | 'INCONSISTENT' | 'ORIGIN_CHANGED'; message: string };
+  alarm?: { code: 'TREE_SHRANK' | 'FORK' | 'INCONSISTENT' | 'ORIGIN_CHANGED' | 'CHAIN_BROKEN' | 'PERIOD_REGRESSED'; message: string };
+  /** A rotating ledger: the period whose checkpoint was cosigned, and the period last cosigned before it when it differs. */
+  period?: string;
+  previousPeriod?: string;
+}
+
+/** One period log a rotating ledger's reconciliation used (reconcile-period.ts). */
+export interface PeriodSummary {
+  period: string;
+  origin: string;
+  closed: boolean;
+  /** The checkpoint reconciled against: a closed period's final one. */
+  size: string;
+  rootHex: string;
+  /** A closed period's checkpoint and index came from the collector's cache of verified ledger data (no request). */
+  cached?: boolean;
+}
+
+/** The chain of period logs (protocol verifyPeriodChain) across the periods used. */
+export interface ChainResult {
+  status: 'verified' | 'alarm';
+  /** Oldest first. */
+  periods: string[];
+  alarm?: { code: string; message: string };
 }
 
 export interface ReportCounts {
@@ -131,7 +159,7 @@ export interface Report {
   counts: ReportCounts;
   /** Every item that is not matched, ordered by meter id, then seq. */
   items: ReportItem[];
-  /** clean: everything matched and witnessed; divergent: items to look at; alarm: the witness refused the checkpoint. */
+  /** clean: everything matched and witnessed; divergent: items to look at; alarm: the witness refused the checkpoint, or the period chain is broken. */
   outcome?: 'clean' | 'divergent' | 'alarm';
   /** The per-meter index the checkpoint commits (its extension line). */
   index?: { meters: string; rootBase64: string };
@@ -145,6 +173,9 @@ export interface Report {
   explained?: ExplainedItem[];
   /** Readings shown adjusted by proven corrections (not divergences), by meter, then seq. */
   adjusted?: AdjustedItem[];
+  /** A rotating ledger: every period log reconciled, oldest first, and the chain that ties them. */
+  periods?: PeriodSummary[];
+  chain?: ChainResult;
 }
 
 /** The report as a JSON document. */
@@ -152,7 +183,7 @@ export function reportJson(report: Report): string {
   return `${JSON.stringify(report, null, 2)}\n`;
 }
 
-const CSV_COLUMNS = ['meterId', 'seq', 'outcome', 'collectedHash', 'ledgerHash', 'detail', 'collected', 'delivered', 'lastSeq', 'reason', 'signer', 'corrected'] as const;
+const CSV_COLUMNS = ['meterId', 'seq', 'outcome', 'collectedHash', 'ledgerHash', 'detail', 'collected', 'delivered', 'lastSeq', 'reason', 'signer', 'corrected', 'period'] as const;
 
 /** RFC 4180 field: quoted when it holds a comma, quote or line break; quotes doubled. */
 function csvField(v: string): string {

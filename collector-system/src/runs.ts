@@ -3,6 +3,7 @@
 // zero-padded text as in sqlite-schema.ts, so that text order is numeric order.
 import Database from 'better-sqlite3';
 import { CollectorError } from './errors.js';
+import { MemoryPeriodCache } from './reconcile-period-cache.js';
 import type { AdjustedItem, ExplainedItem, Report } from './report.js';
 import { seqKey } from './sqlite-schema.js';
 import type { WitnessState, WitnessStateStore } from './witness.js';
@@ -27,6 +28,9 @@ CREATE TABLE IF NOT EXISTS reconcile_annotations (
 CREATE TABLE IF NOT EXISTS witness_state (
   origin TEXT PRIMARY KEY, size TEXT NOT NULL, root BLOB NOT NULL, body TEXT NOT NULL, cosignature TEXT NOT NULL, cosigned_at TEXT NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS witness_head (
+  ledger TEXT PRIMARY KEY, origin TEXT NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS witness_cosignatures (
   id INTEGER PRIMARY KEY, origin TEXT NOT NULL, size TEXT NOT NULL, root BLOB NOT NULL, body TEXT NOT NULL,
   cosignature TEXT NOT NULL, cosigned_at TEXT NOT NULL
@@ -46,6 +50,8 @@ export interface RunSummary {
 
 export class RunStore implements WitnessStateStore {
   readonly #db: Database.Database;
+  /** A rotating ledger's closed periods, verified ledger side only, for the life of this store (reconcile-period-cache.ts). */
+  readonly periodCache = new MemoryPeriodCache();
 
   constructor(readonly path: string) {
     try {
@@ -116,7 +122,17 @@ export class RunStore implements WitnessStateStore {
       this.#db.prepare(`INSERT INTO witness_state (origin, size, root, body, cosignature, cosigned_at) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (origin) DO UPDATE SET size = excluded.size, root = excluded.root, body = excluded.body, cosignature = excluded.cosignature, cosigned_at = excluded.cosigned_at`)
         .run(s.origin, s.size.toString(), s.root, s.body, s.cosignature, s.cosignedAt);
+      if (s.ledger !== undefined) {
+        this.#db.prepare('INSERT INTO witness_head (ledger, origin) VALUES (?, ?) ON CONFLICT (ledger) DO UPDATE SET origin = excluded.origin').run(s.ledger, s.origin);
+      }
     })();
+  }
+
+  /** The last checkpoint cosigned of any period of the rotating ledger named `ledger`. */
+  witnessHead(ledger: string): WitnessState | undefined {
+    const r = this.#db.prepare('SELECT origin FROM witness_head WHERE ledger = ?').get(ledger) as Row | undefined;
+    const state = r && this.witnessState(r.origin as string);
+    return state && { ...state, ledger };
   }
 
   cosignatureCount(): number {

@@ -24,7 +24,7 @@ export interface ReconcileThroughAirgapOptions {
   reportsDir?: string;
   onProgress?: (p: ReconcileProgress) => void;
   /** Passed on to reconcile(): the reading interval, witness quorum, the collector's own witness, the runs store. */
-  reconcile?: Pick<ReconcileOptions, 'intervalMs' | 'witnesses' | 'witness' | 'runs' | 'now' | 'range' | 'gaps' | 'corrections' | 'rehashWorkers'>;
+  reconcile?: Pick<ReconcileOptions, 'intervalMs' | 'witnesses' | 'witness' | 'runs' | 'now' | 'range' | 'gaps' | 'corrections' | 'rehashWorkers' | 'periodCache'>;
 }
 
 export async function reconcileThroughAirgap(o: ReconcileThroughAirgapOptions): Promise<Report> {

@@ -1,0 +1,198 @@
+// Reconciliation across a REAL rotating ledger (ledger-service startLedger, hourly periods, a manual UTC clock):
+// readings anchored in three period logs and stored in a real SQLite collector store. Each period's proven
+// per-meter index decides which readings it holds; a closed period's ledger data is cached, the readings are
+// re-hashed every run; the chain of periods is verified and a broken one is an alarm.
+import { createServer, type Server } from 'node:http';
+import t from 'tap';
+import { encodeReading, parseVerifierKey, readingHash } from '@meterseal/protocol';
+import { ManualClock, startTestLedger, tempDir as ledgerDir, writeWhitelist } from '@meterseal/ledger-service/testing/harness';
+import type { FakeMeter } from '@meterseal/ledger-service/testing/fake-meter';
+import { tamperStoredReadings } from './insider.js';
+import { reconcile } from './reconcile.js';
+import { MemoryPeriodCache } from './reconcile-period-cache.js';
+import { RunStore } from './runs.js';
+import { openSqliteStore, type SqliteCollectorStore } from './sqlite-store.js';
+import { makeReading } from './testing/fixtures.js';
+import { silentLog, tempDir, type Teardown } from './testing/harness.js';
+
+const BASE = 'collector-rotation.test/ledger';
+const [T12, T13, T14] = ['2026-11-21T12', '2026-11-21T13', '2026-11-21T14'];
+const AT = '2026-11-21T14:30:00.000Z';
+/** Readings of makeReading are taken at 1_795_262_400_000 + seq s; an hour later nothing is pending. */
+const LATER = { now: () => new Date(1_795_262_400_000 + 3_600_000), intervalMs: 1000 };
+const counts = (c: Partial<Record<'matched' | 'tampered' | 'missing' | 'unanchored' | 'conflicts' | 'pending', number>>) =>
+  ({ matched: 0, tampered: 0, missing: 0, unanchored: 0, conflicts: 0, pending: 0, ...c });
+
+interface RotWorld {
+  store: SqliteCollectorStore;
+  url: string;
+  verifier: ReturnType<typeof parseVerifierKey>;
+  clock: ManualClock;
+  meters: Map<string, FakeMeter>;
+  checkpointNow(): Promise<string>;
+  /** Anchors (meter, seq) in the ledger's current period; `store` false: the collector never receives it. */
+  reading(meterId: string, seq: bigint, store?: boolean): Promise<void>;
+}
+
+/**
+ * A rotating ledger whose clock starts at 12:58; `plan` lists, per period, the (meter, seqs) anchored in it
+ * (in that order). Every reading is stored in the collector unless listed in `notStored`.
+ */
+async function rotWorld(t: Teardown, plan: Array<Record<string, number[]>>, notStored: Array<[string, number]> = []): Promise<RotWorld> {
+  const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 58, 0));
+  const dataDir = ledgerDir(t);
+  const meterIds = [...new Set(plan.flatMap((p) => Object.keys(p)))].sort();
+  writeWhitelist(dataDir, meterIds.map((meterId, i) => ({ meterId, customerAccount: `A-${i}` })));
+  const { ledger, meter } = await startTestLedger(t, { dataDir, config: { origin: BASE, rotation: { period: 'hour' }, checkpointIntervalMs: 3_600_000 }, now: clock.now });
+  const dir = tempDir(t);
+  const store = openSqliteStore(dir);
+  t.teardown(() => store.close());
+  const meters = new Map<string, FakeMeter>();
+  for (const meterId of meterIds) {
+    const m = await meter({ meterId, customerAccount: `A-${meterIds.indexOf(meterId)}` });
+    await m.onboard(1n);
+    meters.set(meterId, m);
+  }
+  const w: RotWorld = {
+    store, url: ledger.httpUrl, verifier: parseVerifierKey(ledger.verifierKey), clock, meters, checkpointNow: () => ledger.checkpointNow(),
+    async reading(meterId, seq, keep = true) {
+      const m = meters.get(meterId)!;
+      const reading = makeReading(meterId, seq);
+      const bytes = encodeReading(reading);
+      const r = (await m.anchor(seq, readingHash(bytes))).response;
+      if (!r.ok) throw new Error(`anchor ${meterId} ${seq} refused: ${r.error?.code}`);
+      if (keep) await store.insertReadings([{ reading, bytes, keyId: m.session!.keyId, signature: new Uint8Array(64).fill(9), receivedAt: AT }]);
+    },
+  };
+  for (const [i, period] of plan.entries()) {
+    clock.ms = Date.UTC(2026, 10, 21, 12 + i, i === 0 ? 58 : 0, 5); // past each boundary by the ledger's UTC clock
+    for (const [meterId, seqs] of Object.entries(period)) {
+      for (const s of seqs) await w.reading(meterId, BigInt(s), !notStored.some(([m, n]) => m === meterId && n === s));
+    }
+  }
+  await ledger.checkpointNow();
+  return w;
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const run = (w: RotWorld, extra: Partial<Parameters<typeof reconcile>[0]> = {}) => reconcile({ store: w.store, relayUrl: w.url, verifier: w.verifier, log: silentLog, ...LATER, ...extra });
+
+// M-A arrives in seq order; M-B's seq 7 arrives in 12:00 before seq 6 (which arrives, late, in 13:00); M-C only in 14:00
+const PLAN: Array<Record<string, number[]>> = [{ 'M-A': range(1, 5), 'M-B': [1, 2, 3, 4, 5, 7] }, { 'M-A': range(6, 10), 'M-B': [6, 8, 9] }, { 'M-A': range(11, 12), 'M-B': [10], 'M-C': range(1, 3) }];
+
+t.test('clean over three periods: all matched, none missing; a second run takes the closed periods from the cache', async (t) => {
+  const w = await rotWorld(t, PLAN);
+  const runs = new RunStore(w.store.path);
+  t.teardown(() => runs.close());
+  const soon = { now: () => new Date(1_795_262_400_000 + 20_000), intervalMs: 60_000 }; // no meter silent, nothing overdue
+  const first = await run(w, { runs, ...soon });
+  t.same(first.counts, counts({ matched: 12 + 10 + 3 }));
+  t.same(first.items, []);
+  t.equal(first.outcome, 'clean');
+  t.match(first.chain, { status: 'verified', periods: [T12, T13, T14] });
+  t.same(first.periods!.map((p) => [p.period, p.closed, p.cached ?? false]), [[T12, true, false], [T13, true, false], [T14, false, false]]);
+  t.equal(first.checkpoint.origin, `${BASE}/${T14}`);
+
+  const second = await run(w, { runs, ...soon });
+  t.same(second.counts, first.counts, 'the same verdicts');
+  t.same(second.periods!.map((p) => [p.period, p.cached ?? false]), [[T12, true], [T13, true], [T14, false]], 'closed periods from the cache');
+  // first: current index + /periods + 2 × (link + index) + current link + inclusion + M-B's walk in 12:00; second: no closed-period request
+  t.ok(second.traffic!.requests <= first.traffic!.requests - 4, `fewer requests: ${first.traffic!.requests} then ${second.traffic!.requests}`);
+});
+
+t.test('one reading of a closed period altered at rest, after a clean cached run: tampered, located by meter, seq and period', async (t) => {
+  const w = await rotWorld(t, PLAN);
+  const runs = new RunStore(w.store.path);
+  t.teardown(() => runs.close());
+  t.same((await run(w, { runs })).items, []);
+  const [edited] = tamperStoredReadings(w.store, 1, () => 0); // the first stored reading: M-A seq 1, anchored in 12:00
+  t.same(edited, { meterId: 'M-A', seq: 1n });
+  const report = await run(w, { runs });
+  t.same(report.periods!.map((p) => p.cached ?? false), [true, true, false], 'the ledger side came from the cache; the reading was re-hashed');
+  t.same(report.counts, counts({ matched: 24, tampered: 1 }));
+  t.match(report.items, [{ meterId: 'M-A', seq: '1', outcome: 'tampered', period: T12 }]);
+  t.not(report.items[0]!.collectedHash, report.items[0]!.ledgerHash);
+  t.equal(report.outcome, 'divergent');
+});
+
+t.test('a reading the ledger anchored in period 1 that the collector lacks is missing there; one the ledger lacks is unanchored', async (t) => {
+  const w = await rotWorld(t, PLAN, [['M-B', 3]]);
+  const extra = makeReading('M-C', 9n);
+  await w.store.insertReadings([{ reading: extra, bytes: encodeReading(extra), keyId: w.meters.get('M-C')!.session!.keyId, signature: new Uint8Array(64), receivedAt: AT }]);
+  const report = await run(w);
+  t.same(report.counts, counts({ matched: 24, missing: 1, unanchored: 1 }));
+  t.match(report.items, [
+    { meterId: 'M-B', seq: '3', outcome: 'missing', period: T12 },
+    { meterId: 'M-C', seq: '9', outcome: 'unanchored', period: T14 },
+  ]);
+  t.match(report.items[0]!.ledgerHash, /^[0-9a-f]{64}$/, 'the ledger side of a missing reading: its anchored hash');
+  t.notOk(report.items[0]!.collectedHash);
+});
+
+t.test('a ledger that does not rotate is reconciled as before: no /periods, no period in the items', async (t) => {
+  const dataDir = ledgerDir(t);
+  writeWhitelist(dataDir, [{ meterId: 'M-N', customerAccount: 'A-N' }]);
+  const { ledger, meter } = await startTestLedger(t, { dataDir, config: { origin: BASE } });
+  const m = await meter({ meterId: 'M-N', customerAccount: 'A-N' });
+  await m.onboard(1n);
+  const store = openSqliteStore(tempDir(t));
+  t.teardown(() => store.close());
+  for (const s of [1n, 2n, 3n]) {
+    const reading = makeReading('M-N', s);
+    await m.anchor(s, readingHash(encodeReading(reading)));
+    if (s !== 2n) await store.insertReadings([{ reading, bytes: encodeReading(reading), keyId: m.session!.keyId, signature: new Uint8Array(64), receivedAt: AT }]);
+  }
+  await ledger.checkpointNow();
+  const report = await reconcile({ store, relayUrl: ledger.httpUrl, verifier: parseVerifierKey(ledger.verifierKey), log: silentLog, ...LATER });
+  t.equal(report.checkpoint.origin, BASE);
+  t.same(report.counts, counts({ matched: 2, missing: 1 }));
+  t.same(report.items.map((i) => [i.seq, i.outcome, i.period]), [['2', 'missing', undefined]]);
+  t.notOk(report.periods ?? report.chain, 'no period summary for a single log');
+});
+
+/** A proxy in front of the ledger that rewrites one answer (a ledger lying about its chain). */
+async function lyingProxy(t: Teardown, target: string, rewrite: (path: string, body: string) => string): Promise<string> {
+  const server: Server = createServer(async (req, res) => {
+    const r = await fetch(`${target}${req.url}`);
+    const body = rewrite(req.url ?? '', await r.text());
+    res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const a = server.address();
+  return `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+}
+
+t.test('a broken chain is an alarm: a period hidden from /periods, or a forged link', async (t) => {
+  const w = await rotWorld(t, PLAN);
+  const hidden = await lyingProxy(t, w.url, (path, body) => {
+    if (path !== '/periods') return body;
+    const j = JSON.parse(body) as { periods: Array<{ period: string }> };
+    return JSON.stringify({ ...j, periods: j.periods.filter((p) => p.period !== T13) });
+  });
+  const r1 = await run(w, { relayUrl: hidden });
+  t.equal(r1.outcome, 'alarm');
+  t.match(r1.chain, { status: 'alarm', periods: [T12, T14], alarm: { code: 'CHAIN_MISMATCH', message: /period 2026-11-21T14/ } });
+
+  const forged = await lyingProxy(t, w.url, (path, body) => {
+    if (path !== `/period/${T13}/link`) return body;
+    const j = JSON.parse(body) as { firstEntryProof: string[] };
+    return JSON.stringify({ ...j, firstEntryProof: j.firstEntryProof.map((h, i) => (i === 0 ? `${h[0] === 'A' ? 'B' : 'A'}${h.slice(1)}` : h)) });
+  });
+  const cache = new MemoryPeriodCache();
+  const r2 = await run(w, { relayUrl: forged, periodCache: cache });
+  t.match(r2.chain, { status: 'alarm', alarm: { code: 'CHAIN_PROOF' } });
+  t.equal(r2.outcome, 'alarm');
+  t.same(r2.counts, counts({ matched: 25 }), 'the readings are still reconciled, each period against its own signed checkpoint');
+  t.same(cache.origins(), [], 'nothing of a broken chain is cached');
+  const r3 = await run(w, { periodCache: cache });
+  t.match(r3.chain, { status: 'verified' });
+  t.equal(cache.origins().length, 2);
+  const rewritten = await lyingProxy(t, w.url, (path, body) => {
+    if (path !== '/periods') return body;
+    const j = JSON.parse(body) as { periods: Array<{ period: string; finalCheckpoint?: string }> };
+    return JSON.stringify({ ...j, periods: j.periods.map((p) => (p.period === T12 ? { ...p, finalCheckpoint: `${p.finalCheckpoint}\n` } : p)) });
+  });
+  const r4 = await run(w, { relayUrl: rewritten, periodCache: cache });
+  t.match(r4.chain, { status: 'alarm', alarm: { code: 'CHAIN_REWRITTEN' } }, 'a closed period listed with another final checkpoint than cached');
+});
