@@ -3,17 +3,20 @@
 // per-meter index decides which readings it holds; a closed period's ledger data is cached, the readings are
 // re-hashed every run; the chain of periods is verified and a broken one is an alarm.
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import t from 'tap';
-import { encodeReading, parseVerifierKey, readingHash } from '@meterseal/protocol';
+import { encodeReading, openCheckpoint, parseVerifierKey, readingHash } from '@meterseal/protocol';
 import { ManualClock, startTestLedger, tempDir as ledgerDir, writeWhitelist } from '@meterseal/ledger-service/testing/harness';
 import type { FakeMeter } from '@meterseal/ledger-service/testing/fake-meter';
 import { tamperStoredReadings } from './insider.js';
+import { LedgerClient } from './ledger-client.js';
 import { reconcile } from './reconcile.js';
 import { MemoryPeriodCache } from './reconcile-period-cache.js';
 import { RunStore } from './runs.js';
 import { openSqliteStore, type SqliteCollectorStore } from './sqlite-store.js';
 import { makeReading } from './testing/fixtures.js';
 import { silentLog, tempDir, type Teardown } from './testing/harness.js';
+import { loadWitnessKey, witnessCheckpoint } from './witness.js';
 
 const BASE = 'collector-rotation.test/ledger';
 const [T12, T13, T14] = ['2026-11-21T12', '2026-11-21T13', '2026-11-21T14'];
@@ -195,4 +198,78 @@ t.test('a broken chain is an alarm: a period hidden from /periods, or a forged l
   });
   const r4 = await run(w, { relayUrl: rewritten, periodCache: cache });
   t.match(r4.chain, { status: 'alarm', alarm: { code: 'CHAIN_REWRITTEN' } }, 'a closed period listed with another final checkpoint than cached');
+});
+
+/** The collector's witness of a rotating ledger, with its key and state in the runs store. */
+function witnessOf(t: Teardown, w: RotWorld) {
+  const runs = new RunStore(w.store.path);
+  t.teardown(() => runs.close());
+  const wkey = loadWitnessKey(join(tempDir(t), 'witness.key'), 'collector.test/witness');
+  return { runs, wkey, witness: { signer: wkey.signer, store: runs } };
+}
+
+/** Moves the ledger's clock past the next hour boundary and anchors (meter, seq) there. */
+async function nextHour(w: RotWorld, hour: number, readings: Array<[string, number]>): Promise<void> {
+  w.clock.ms = Date.UTC(2026, 10, 21, hour, 0, 5);
+  for (const [m, s] of readings) await w.reading(m, BigInt(s));
+  await w.checkpointNow();
+}
+
+t.test('the witness follows the chain: cosigned across one rotation and across two, the final checkpoint proven to extend what it cosigned', async (t) => {
+  const w = await rotWorld(t, [{ 'M-A': range(1, 3) }]);
+  const { runs, witness } = witnessOf(t, w);
+  const first = await run(w, { runs, witness });
+  t.match(first.witness, { status: 'first', period: T12 });
+  const cosigned12 = runs.witnessHead(BASE)!;
+  await w.reading('M-A', 4n); // the 12:00 log grows past what was cosigned before it closes
+  await nextHour(w, 13, [['M-A', 5]]);
+  const second = await run(w, { runs, witness });
+  t.equal(second.outcome, 'divergent', 'no alarm (M-A is silent by the clock of the run)');
+  t.match(second.witness, { status: 'cosigned', period: T13, previousPeriod: T12, previousSize: cosigned12.size.toString() });
+  t.equal(runs.witnessHead(BASE)!.origin, `${BASE}/${T13}`, 'the head moved to the new period');
+  await nextHour(w, 14, [['M-A', 6]]);
+  await nextHour(w, 15, [['M-A', 7]]);
+  const third = await run(w, { runs, witness });
+  t.match(third.witness, { status: 'cosigned', period: '2026-11-21T15', previousPeriod: T13 }, 'two links followed back to the period last cosigned');
+  t.same(third.counts, counts({ matched: 7 }));
+  t.equal(runs.cosignatureCount(), 3);
+});
+
+t.test('witness alarms: a forged link, a closed period that does not extend what was cosigned, and an older period after a newer one', async (t) => {
+  const w = await rotWorld(t, [{ 'M-A': range(1, 3) }]);
+  const { runs, witness } = witnessOf(t, w);
+  t.match((await run(w, { runs, witness })).witness, { status: 'first' });
+  const head = runs.witnessHead(BASE)!;
+  await nextHour(w, 13, [['M-A', 4]]);
+
+  // the ledger proves entry 0 of 13:00 with a forged inclusion proof
+  const forged = await lyingProxy(t, w.url, (path, body) => {
+    if (!path.startsWith(`/period/${T13}/v1/proof/inclusion`)) return body;
+    const j = JSON.parse(body) as { proof: string[] };
+    return JSON.stringify({ ...j, proof: j.proof.map((h, i) => (i === 0 ? `${h[0] === 'a' ? 'b' : 'a'}${h.slice(1)}` : h)) });
+  });
+  const r1 = await run(w, { runs, witness, relayUrl: forged });
+  t.match(r1.witness, { status: 'alarm', period: T13, previousPeriod: T12, alarm: { code: 'CHAIN_BROKEN', message: /does not chain back to period 2026-11-21T12/ } });
+  t.equal(r1.outcome, 'alarm');
+  t.notOk(r1.witness!.cosignature, 'not cosigned');
+  t.same(runs.witnessHead(BASE), head, 'the state stays at what was cosigned');
+
+  // what the witness cosigned in 12:00 is not what the final checkpoint of 12:00 extends (a fork before the boundary)
+  runs.saveCosignature({ ...head, root: new Uint8Array(32).fill(1) });
+  const r2 = await run(w, { runs, witness });
+  t.match(r2.witness, { status: 'alarm', alarm: { code: 'FORK', message: /period 2026-11-21T12 closed at size/ } });
+  runs.saveCosignature(head);
+  const r3 = await run(w, { runs, witness });
+  t.match(r3.witness, { status: 'cosigned', period: T13, previousPeriod: T12 }, 'the honest chain is cosigned');
+
+  // then the 12:00 final checkpoint is offered again: a period never reopens
+  const client = new LedgerClient(w.url);
+  t.teardown(() => client.close());
+  const final = (await client.periods()).periods[0]!.finalCheckpoint!;
+  const back = await witnessCheckpoint({
+    checkpoint: openCheckpoint(final, w.verifier), note: final, signer: witness.signer, store: runs, now: new Date(), consistencyProof: (a, b) => client.consistencyProof(a, b),
+    ledger: { base: BASE, verifier: w.verifier, periodLink: (p) => client.periodLink(p), inclusionProof: (i, n, p) => client.inclusionProof(i, n, p), consistencyProof: (a, b, p) => client.consistencyProof(a, b, p) },
+  });
+  t.match(back, { status: 'alarm', alarm: { code: 'PERIOD_REGRESSED' }, period: T12, previousPeriod: T13 });
+  t.equal(runs.witnessHead(BASE)!.origin, `${BASE}/${T13}`);
 });
