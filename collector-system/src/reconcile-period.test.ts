@@ -2,9 +2,11 @@
 // readings anchored in three period logs and stored in a real SQLite collector store. Each period's proven
 // per-meter index decides which readings it holds; a closed period's ledger data is cached, the readings are
 // re-hashed every run; the chain of periods is verified and a broken one is an alarm.
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import t from 'tap';
+import { startAirgap } from '@meterseal/airgap-controller';
 import { encodeReading, openCheckpoint, parseVerifierKey, readingHash } from '@meterseal/protocol';
 import { ManualClock, startTestLedger, tempDir as ledgerDir, writeWhitelist } from '@meterseal/ledger-service/testing/harness';
 import type { FakeMeter } from '@meterseal/ledger-service/testing/fake-meter';
@@ -15,7 +17,8 @@ import { MemoryPeriodCache } from './reconcile-period-cache.js';
 import { RunStore } from './runs.js';
 import { openSqliteStore, type SqliteCollectorStore } from './sqlite-store.js';
 import { makeReading } from './testing/fixtures.js';
-import { silentLog, tempDir, type Teardown } from './testing/harness.js';
+import { freePort, silentLog, tempDir, type Teardown } from './testing/harness.js';
+import { reconcileThroughAirgap } from './window.js';
 import { loadWitnessKey, witnessCheckpoint } from './witness.js';
 
 const BASE = 'collector-rotation.test/ledger';
@@ -272,4 +275,21 @@ t.test('witness alarms: a forged link, a closed period that does not extend what
   });
   t.match(back, { status: 'alarm', alarm: { code: 'PERIOD_REGRESSED' }, period: T12, previousPeriod: T13 });
   t.equal(runs.witnessHead(BASE)!.origin, `${BASE}/${T13}`);
+});
+
+t.test('through the real air-gap relay: every period path the collector uses passes the relay policy', async (t) => {
+  const w = await rotWorld(t, PLAN);
+  const dir = tempDir(t);
+  const auditLog = join(dir, 'audit.jsonl');
+  const target = new URL(w.url);
+  const airgap = await startAirgap(
+    { control: { host: '127.0.0.1', port: 0 }, relay: { host: '127.0.0.1', port: await freePort() }, target: { host: target.hostname, port: Number(target.port) }, maxWindowMs: 60_000, auditLog },
+    { log: silentLog },
+  );
+  t.teardown(() => airgap.close());
+  const report = await reconcileThroughAirgap({ store: w.store, airgap: airgap.controlAddress, verifier: w.verifier, reason: 'rotation test', log: silentLog, reconcile: LATER });
+  t.same(report.counts, counts({ matched: 25 }));
+  t.match(report.chain, { status: 'verified', periods: [T12, T13, T14] });
+  const events = readFileSync(auditLog, 'utf8').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as { event: string });
+  t.same(events.filter((e) => e.event === 'refused'), [], 'no request refused by the relay');
 });
