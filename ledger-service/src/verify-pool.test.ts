@@ -36,3 +36,24 @@ t.test('a worker that died is replaced on the next call', async (t) => {
   await (pool as unknown as { workers: { worker: { terminate(): Promise<number> } }[] }).workers[0]!.worker.terminate();
   t.same(await pool.verify([job]), [true], 'a fresh worker');
 });
+
+t.test('signing: the same bytes as the protocol signer, and not queued behind pending verifications', async (t) => {
+  const pool = new VerifyPool(1);
+  t.teardown(() => pool.close());
+  const ledger = generateKeyPair();
+  // RFC 8410 §7 PKCS #8 PrivateKeyInfo of the seed (as ingest-promises.ts builds it)
+  const pkcs8 = new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20, ...ledger.secretKey]);
+  const messages = Array.from({ length: 5 }, (_, i) => utf8.encode(`MeterSeal-v1\0promise ${i}`));
+  t.same(await pool.sign(pkcs8, messages), messages.map((m) => sign(m, ledger.secretKey)));
+  const k = generateKeyPair();
+  const jobs = Array.from({ length: 640 }, (_, i) => {
+    const message = utf8.encode(`m ${i}`);
+    return { publicKey: k.publicKey, message, signature: sign(message, k.secretKey) };
+  });
+  const order: string[] = [];
+  const verified = pool.verify(jobs).then((r) => (order.push('verify'), r));
+  const signed = pool.sign(pkcs8, messages).then((r) => (order.push('sign'), r));
+  t.ok((await verified).every((x) => x));
+  await signed;
+  t.same(order, ['sign', 'verify'], 'the signing job, posted after 640 verifications, is answered first');
+});

@@ -16,23 +16,27 @@ export interface VerifyJob {
   signature: Uint8Array;
 }
 
+// Messages are queued in the worker and taken one at a time, signing before verifying: a group's promises
+// (posted while the group commits, which waits for them) never wait behind the next groups' verifications,
+// which are posted in chunks (CHUNK) so that a signing job waits for at most one chunk.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { createPublicKey, verify } = require('node:crypto');
-const { createPrivateKey, sign } = require('node:crypto');
+const { createPrivateKey, createPublicKey, sign, verify } = require('node:crypto');
 const keys = new Map();
 let signKey;
-parentPort.on('message', (m) => {
-  if (m.op === 'sign') {
-    // RFC 8032 Ed25519 signatures of each message with the ledger's key (PKCS #8 DER, sent once per worker)
-    if (m.signKey) signKey = createPrivateKey({ key: Buffer.from(m.signKey), format: 'der', type: 'pkcs8' });
-    const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
-    const n = m.offsets.length - 1;
-    const out = new Uint8Array(64 * n);
-    for (let i = 0; i < n; i++) out.set(sign(null, data.subarray(m.offsets[i], m.offsets[i + 1]), signKey), 64 * i);
-    parentPort.postMessage({ id: m.id, out }, [out.buffer]);
-    return;
-  }
+const signs = [];
+const verifies = [];
+let scheduled = false;
+function signAll(m) {
+  // RFC 8032 Ed25519 signatures of each message with the ledger's key (PKCS #8 DER, sent once per worker)
+  if (m.signKey) signKey = createPrivateKey({ key: Buffer.from(m.signKey), format: 'der', type: 'pkcs8' });
+  const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+  const n = m.offsets.length - 1;
+  const out = new Uint8Array(64 * n);
+  for (let i = 0; i < n; i++) out.set(sign(null, data.subarray(m.offsets[i], m.offsets[i + 1]), signKey), 64 * i);
+  parentPort.postMessage({ id: m.id, out }, [out.buffer]);
+}
+function verifyAll(m) {
   if (m.reset) keys.clear();
   for (const [id, spki] of m.keys) keys.set(id, createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }));
   const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
@@ -47,8 +51,27 @@ parentPort.on('message', (m) => {
     }
   }
   parentPort.postMessage({ id: m.id, out }, [out.buffer]);
+}
+function work() {
+  scheduled = false;
+  if (signs.length > 0) signAll(signs.shift());
+  else if (verifies.length > 0) verifyAll(verifies.shift());
+  if (signs.length + verifies.length > 0) schedule();
+}
+function schedule() {
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(work); // after the messages that have arrived meanwhile are queued
+  }
+}
+parentPort.on('message', (m) => {
+  (m.op === 'sign' ? signs : verifies).push(m);
+  schedule();
 });
 `;
+
+/** Most verifications in one message to a worker. */
+const CHUNK = 64;
 
 interface Pending {
   resolve(r: Uint8Array): void;
@@ -83,25 +106,25 @@ class VerifyWorker {
     this.worker.on('exit', (code) => fail(new Error(`verify worker exited with code ${code}`)));
   }
 
-  run(keys: [number, Uint8Array][], keyIds: number[], offsets: number[], data: Uint8Array): Promise<Uint8Array> {
+  run(keys: [number, Uint8Array][], keyIds: Int32Array, offsets: Uint32Array, data: Uint8Array): Promise<Uint8Array> {
     const reset = this.reset;
     this.reset = false;
-    return this.post({ reset, keys, keyIds, offsets, data }, data);
+    return this.post({ reset, keys, keyIds, offsets, data }, [data.buffer as ArrayBuffer, keyIds.buffer as ArrayBuffer, offsets.buffer as ArrayBuffer]);
   }
 
   /** 64-byte signatures of data[offsets[i], offsets[i+1]), concatenated. */
   signAll(signKey: Uint8Array, offsets: number[], data: Uint8Array): Promise<Uint8Array> {
     const send = this.signKey !== signKey;
     this.signKey = signKey;
-    return this.post({ op: 'sign', ...(send ? { signKey } : {}), offsets, data }, data);
+    return this.post({ op: 'sign', ...(send ? { signKey } : {}), offsets, data }, [data.buffer as ArrayBuffer]);
   }
 
-  private post(m: Record<string, unknown>, data: Uint8Array): Promise<Uint8Array> {
+  private post(m: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<Uint8Array> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.ref(); // a pending answer keeps the process alive; an idle pool does not
-      this.worker.postMessage({ id, ...m }, [data.buffer as ArrayBuffer]);
+      this.worker.postMessage({ id, ...m }, transfer);
     });
   }
 }
@@ -130,8 +153,12 @@ export class VerifyPool {
     if (jobs.length === 0) return [];
     if (this.keys.size > this.keyCapacity) this.forgetKeys();
     this.start();
-    const per = Math.ceil(jobs.length / this.workers.length);
-    const parts = this.workers.map((w, i) => this.send(w, jobs.slice(i * per, (i + 1) * per)));
+    // chunks of at most CHUNK jobs, dealt to the workers in turn (a signing job waits for one chunk at most)
+    const n = this.workers.length;
+    const chunks = Math.max(n, Math.ceil(jobs.length / CHUNK));
+    const per = Math.ceil(jobs.length / chunks);
+    const parts: Array<Promise<Uint8Array> | Uint8Array> = [];
+    for (let c = 0; c * per < jobs.length; c++) parts.push(this.send(this.workers[c % n]!, jobs.slice(c * per, (c + 1) * per)));
     const results = await Promise.all(parts);
     const out: boolean[] = [];
     for (const r of results) for (const v of r) out.push(v === 1);
@@ -163,13 +190,13 @@ export class VerifyPool {
   private send(w: VerifyWorker, jobs: readonly VerifyJob[]): Promise<Uint8Array> | Uint8Array {
     if (jobs.length === 0) return new Uint8Array(0);
     const newKeys: [number, Uint8Array][] = [];
-    const keyIds: number[] = [];
-    const offsets: number[] = [0];
+    const keyIds = new Int32Array(jobs.length);
+    const offsets = new Uint32Array(jobs.length + 1);
     let total = 0;
     for (const j of jobs) total += j.message.length + SIGNATURE_LENGTH;
     const data = new Uint8Array(total);
     let at = 0;
-    for (const j of jobs) {
+    for (const [i, j] of jobs.entries()) {
       const k = this.key(j.publicKey);
       if (!w.sent.has(k.id)) {
         w.sent.add(k.id);
@@ -177,11 +204,11 @@ export class VerifyPool {
       }
       // A signature of another length never verifies (verifyNative): key -1 makes the worker's verify throw.
       const ok = j.signature.length === SIGNATURE_LENGTH;
-      keyIds.push(ok ? k.id : -1);
+      keyIds[i] = ok ? k.id : -1;
       data.set(j.message, at);
       if (ok) data.set(j.signature, at + j.message.length);
       at += j.message.length + SIGNATURE_LENGTH;
-      offsets.push(at);
+      offsets[i + 1] = at;
     }
     return w.run(newKeys, keyIds, offsets, data);
   }

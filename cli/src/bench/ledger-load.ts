@@ -122,7 +122,9 @@ export class CheckpointWatch {
   #timer: NodeJS.Timeout | undefined;
   #busy = false;
 
-  constructor(httpUrl: string, everyMs = 20) {
+  // 50 ms: a resolution of 1/40 of the 2 s target; every 20 ms the polling (an HTTP request on each side, in this
+  // process) cost ~14 µs of CPU per anchor at ~3,600 anchors/s, ~4% of the ingest it measures
+  constructor(httpUrl: string, everyMs = 50) {
     this.#url = `${httpUrl}/checkpoint`;
     this.#timer = setInterval(() => void this.#poll(), everyMs);
   }

@@ -17,6 +17,7 @@ import { FakeMeter } from '@meterseal/ledger-service/testing/fake-meter';
 import { writeWhitelist } from '@meterseal/ledger-service/testing/harness';
 import { Closers } from './closers.js';
 import { fsyncRate } from './fsync-rate.js';
+import { cpuMeter } from './ledger-cpu.js';
 import { CheckpointWatch, publishAll, type MeterLoad } from './ledger-load.js';
 import { nativeSecretKey, signNative } from './sign-native.js';
 import { verifyCeiling } from './verify-ceiling.js';
@@ -39,7 +40,9 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 async function startQuietLedger(dataDir: string): Promise<LedgerHandle> {
-  return startLedger({ dataDir, mqtt: { port: 0 }, http: { port: 0 } }, { log: silent });
+  // METERSEAL_BENCH_VERIFY_WORKERS: the ledger's ingest.verifyWorkers, for A/B runs (default: the ledger's own)
+  const workers = process.env.METERSEAL_BENCH_VERIFY_WORKERS;
+  return startLedger({ dataDir, mqtt: { port: 0 }, http: { port: 0 }, ...(workers ? { ingest: { verifyWorkers: Number(workers) } } : {}) }, { log: silent });
 }
 
 export const ledgerBench: Benchmark = {
@@ -105,7 +108,9 @@ export const ledgerBench: Benchmark = {
       }
       progress(`ledger: publishing ${n} anchors from ${k} meters, ${WINDOW} in flight per meter`);
       const watch = new CheckpointWatch(ledger.httpUrl);
+      const cpuEnd = cpuMeter();
       const run = await publishAll(loads, { window: WINDOW, progress, timeoutMs: Math.max(60_000, n * 20) });
+      const cpu = cpuEnd(n);
       const anchored = ledger.stats().anchored;
       if (anchored !== n) throw new Error(`the ledger counts ${anchored} anchors, expected ${n}`);
       const lastLeaf = run.leafIndex.reduce((m, x) => Math.max(m, x), 0);
@@ -129,6 +134,9 @@ export const ledgerBench: Benchmark = {
           p99CheckpointLatencyMs: Math.round(percentile(cpSorted, 99)), bytesPerReading: Math.round(((bytesAfter - bytesBefore) / n) * 10) / 10, proofBytesAt1e9,
           anchors: n, meters: k, inFlightPerMeter: WINDOW, seconds: Math.round(run.ms) / 1000, ceilingWorkers: ceiling.workers,
           sqliteBytesBefore: bytesBefore, sqliteBytesAfter: bytesAfter,
+          // CPU per anchor while publishing (ledger-cpu.ts), with the one-core cost of a verify from the ceiling
+          cpuUsPerAnchor: Math.round(cpu.processUsPerAnchor), ...(cpu.mainThreadUsPerAnchor === undefined ? {} : { mainThreadUsPerAnchor: Math.round(cpu.mainThreadUsPerAnchor) }),
+          verifyUsPerCore: Math.round((1e6 * ceiling.workers) / ceiling.perSec),
         },
         figures: [
           compare(
