@@ -17,49 +17,61 @@ export interface CarriedEntry {
   effect: AppendEffect;
 }
 
-/** One meter's key state as descriptors (entries fetched later, batch by batch). */
-interface Pending {
+/** One carried entry as a descriptor (its bytes are fetched later, batch by batch). */
+export interface CarryDescriptor {
   oldIndex: bigint;
   effect: AppendEffect;
 }
 
-/** What must be carried out of `old`, in the old log's order (entries fetched lazily by `entries`). */
-export function carriedState(old: LedgerStore): { count: number; batches(size: number): Generator<CarriedEntry[]> } {
-  const pending: Pending[] = [];
-  for (const { meterId } of old.listMeters()) {
-    const m = old.getMeter(meterId);
-    if (!m) continue;
-    pending.push({
-      oldIndex: m.registrationIndex,
-      effect: {
-        kind: 'registration',
-        meter: { meterId, identityPublicKey: m.identityPublicKey, registeredAtMs: m.registeredAtMs, certificate: m.certificate, certificateSignature: m.certificateSignature },
-      },
-    });
-    for (const e of old.meterEvents(meterId)) {
-      const { leafIndex, ...event } = e;
-      pending.push({ oldIndex: leafIndex, effect: { kind: 'meter-event', event } });
-    }
-    const b = old.latestBinding(meterId);
-    if (b) {
-      const { leafIndex, ...binding } = b;
-      pending.push({ oldIndex: leafIndex, effect: { kind: 'carried-binding', binding } });
-    }
+export const byOldIndex = (a: { oldIndex: bigint }, b: { oldIndex: bigint }): number => (a.oldIndex < b.oldIndex ? -1 : a.oldIndex > b.oldIndex ? 1 : 0);
+
+/** What one meter carries out of `old`: its registration in force, its operator events, its latest binding. */
+export function meterCarried(old: LedgerStore, meterId: string): CarryDescriptor[] {
+  const m = old.getMeter(meterId);
+  if (!m) return [];
+  const out: CarryDescriptor[] = [{
+    oldIndex: m.registrationIndex,
+    effect: {
+      kind: 'registration',
+      meter: { meterId, identityPublicKey: m.identityPublicKey, registeredAtMs: m.registeredAtMs, certificate: m.certificate, certificateSignature: m.certificateSignature },
+    },
+  }];
+  for (const e of old.meterEvents(meterId)) {
+    const { leafIndex, ...event } = e;
+    out.push({ oldIndex: leafIndex, effect: { kind: 'meter-event', event } });
   }
-  pending.sort((a, b) => (a.oldIndex < b.oldIndex ? -1 : a.oldIndex > b.oldIndex ? 1 : 0));
+  const b = old.latestBinding(meterId);
+  if (b) {
+    const { leafIndex, ...binding } = b;
+    out.push({ oldIndex: leafIndex, effect: { kind: 'carried-binding', binding } });
+  }
+  return out;
+}
+
+export function fetchCarried(old: LedgerStore, d: CarryDescriptor): CarriedEntry {
+  const entry = old.getEntry(d.oldIndex);
+  if (!entry) throw new LedgerError('STORE_CORRUPT', `entry ${d.oldIndex} of the closing log is missing; cannot carry it`);
+  return { oldIndex: d.oldIndex, entry, effect: d.effect };
+}
+
+export interface CarryState {
+  count: number;
+  batches(size: number): Generator<CarriedEntry[]>;
+}
+
+/** What must be carried out of `old`, in the old log's order (entries fetched lazily by `batches`). */
+export function carriedState(old: LedgerStore): CarryState {
+  const pending: CarryDescriptor[] = [];
+  for (const { meterId } of old.listMeters()) pending.push(...meterCarried(old, meterId));
+  pending.sort(byOldIndex);
   return {
     count: pending.length,
     *batches(size: number) {
-      for (let i = 0; i < pending.length; i += size) {
-        yield pending.slice(i, i + size).map((p) => {
-          const entry = old.getEntry(p.oldIndex);
-          if (!entry) throw new LedgerError('STORE_CORRUPT', `entry ${p.oldIndex} of the closing log is missing; cannot carry it`);
-          return { oldIndex: p.oldIndex, entry, effect: p.effect };
-        });
-      }
+      for (let i = 0; i < pending.length; i += size) yield pending.slice(i, i + size).map((p) => fetchCarried(old, p));
     },
   };
 }
+
 
 /** Counter corrections after carrying: copies are not new registrations or operator events. */
 export function carriedCounterDeltas(entries: readonly CarriedEntry[]): Record<string, number> {

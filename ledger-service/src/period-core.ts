@@ -25,6 +25,7 @@ export function openPeriodLedgerCore(config: LedgerConfig, logger: Logger, now: 
   const periods = PeriodLogSet.open({
     dataDir: config.dataDir, baseOrigin: config.origin, unit, keys, now, logger: logger.child({ component: 'periods' }),
     beforeRotate: () => stats?.flush(), // rejections counted so far belong to the closing period
+    ...(config.rotation?.prepareAheadMs !== undefined ? { prepareAheadMs: config.rotation.prepareAheadMs } : {}),
   });
   try {
     publishKeys(config.dataDir, keys);

@@ -21,6 +21,8 @@ import { LedgerError } from './errors.js';
 import type { LedgerKeys } from './keys.js';
 import { LedgerLog } from './log.js';
 import { carriedCounterDeltas, carriedState } from './period-carry.js';
+import { CarryPreparer, discardStaging } from './period-prepare.js';
+import type { AppendEffect } from './store.js';
 import { SqliteStore, openSqliteStore } from './sqlite-store.js';
 
 export const PERIODS_DIR = 'periods';
@@ -55,9 +57,20 @@ export interface PeriodSetOptions {
   logger: Logger;
   /** Runs before the old log is closed (e.g. flushing counters into it). */
   beforeRotate?: () => void;
+  /**
+   * How long before the boundary the next period's carry is prepared (period-prepare.ts); 0: not prepared
+   * (the carry is done whole at the boundary). Default: defaultPrepareAheadMs(unit).
+   */
+  prepareAheadMs?: number;
+}
+
+/** 1 h before a month's end, 10 min before a day's, 2 min before an hour's. */
+export function defaultPrepareAheadMs(unit: LogPeriodUnit): number {
+  return unit === 'month' ? 3_600_000 : unit === 'day' ? 600_000 : 120_000;
 }
 
 const FILE = /^([0-9]{4}-[0-9]{2}(-[0-9]{2}(T[0-9]{2})?)?)\.sqlite$/;
+const STAGING = /^[0-9T-]+\.carry\.sqlite$/;
 
 function removeDb(path: string): void {
   for (const p of [path, `${path}-wal`, `${path}-shm`]) rmSync(p, { force: true });
@@ -70,6 +83,9 @@ export class PeriodLogSet {
   private readonly closedLogs = new Map<string, { store: SqliteStore; log: LedgerLog; origin: string }>();
   private closedIds?: string[];
   private nextBoundaryMs = 0;
+  private prepareAtMs = Number.POSITIVE_INFINITY;
+  private preparer?: CarryPreparer;
+  private prepareTimer?: NodeJS.Immediate;
   /** Counts rotations (and the start): what was closed before a change of generation stays closed. */
   generation = 0;
 
@@ -84,6 +100,8 @@ export class PeriodLogSet {
       throw new LedgerError('STORE_MISMATCH', `${o.dataDir} holds a single log (ledger.sqlite); rotation needs a data directory of period logs (migrating is not implemented)`);
     }
     mkdirSync(set.dir, { recursive: true });
+    // a staging file of an interrupted preparation is never trusted (period-prepare.ts): deleted
+    for (const n of readdirSync(set.dir)) if (STAGING.test(n)) discardStaging(join(set.dir, n));
     set.recover();
     return set;
   }
@@ -168,12 +186,51 @@ export class PeriodLogSet {
       else lo = mid;
     }
     this.nextBoundaryMs = later(lo) ? lo : hi;
+    const lead = this.o.prepareAheadMs ?? defaultPrepareAheadMs(this.o.unit);
+    this.prepareAtMs = lead > 0 ? this.nextBoundaryMs - lead : Number.POSITIVE_INFINITY;
+  }
+
+  /** Starts preparing the next period's carry now (normally: on the first append or tick within the lead). */
+  startPreparation(): CarryPreparer {
+    if (this.preparer) return this.preparer;
+    const p = new CarryPreparer(this.current.period, this.current.store, join(this.dir, `${this.current.period}.carry.sqlite`));
+    this.preparer = p;
+    this.o.logger.info({ period: p.from, meters: p.progress().meters }, 'preparing the next period\'s carried key state');
+    const tick = (): void => {
+      this.prepareTimer = undefined;
+      if (this.preparer !== p) return;
+      if (p.step()) this.o.logger.info(p.progress(), 'next period\'s carried key state prepared');
+      else this.prepareTimer = setImmediate(tick); // one batch per turn of the event loop: ingest runs in between
+    };
+    this.prepareTimer = setImmediate(tick);
+    return p;
+  }
+
+  /** The preparation under way or complete, if any. */
+  get preparation(): CarryPreparer | undefined {
+    return this.preparer;
+  }
+
+  /** Every append to the current log passes its effects here: key events mark their meter for the boundary. */
+  noteAppend(effects: Iterable<AppendEffect>): void {
+    this.preparer?.note(effects);
+  }
+
+  private stopPreparation(): CarryPreparer | undefined {
+    const p = this.preparer;
+    if (this.prepareTimer) clearImmediate(this.prepareTimer);
+    this.prepareTimer = undefined;
+    this.preparer = undefined;
+    return p;
   }
 
   /** Rotates when the ledger's clock has reached the next period; true when it did. Cheap when it has not. */
   maybeRotate(): boolean {
     const nowMs = this.o.now();
-    if (nowMs < this.nextBoundaryMs) return false;
+    if (nowMs < this.nextBoundaryMs) {
+      if (nowMs >= this.prepareAtMs && !this.preparer) this.startPreparation();
+      return false;
+    }
     this.rotate(nowMs);
     return true;
   }
@@ -188,7 +245,9 @@ export class PeriodLogSet {
     const final = old.log.checkpointNow(); // 1. the final checkpoint (deterministic: a size has one text)
     if (old.store.getMeta('closed_at_ms') === undefined) old.store.setMeta('closed_at_ms', String(nowMs));
     const closedAtMs = BigInt(old.store.getMeta('closed_at_ms')!);
-    const carry = carriedState(old.store);
+    const prepared = this.stopPreparation();
+    // prepared ahead (period-prepare.ts): only the meters changed since are read now; else the whole carry
+    const carry = prepared?.complete && prepared.from === old.period ? prepared.finish(old.store) : carriedState(old.store);
     removeDb(this.pathOf(period)); // never a complete log: recover() would have made it current
     const next = this.openLog(period); // 2. identity, then entry 0 and the carried entries
     try {
@@ -202,13 +261,15 @@ export class PeriodLogSet {
     } catch (err) {
       next.store.close();
       throw err;
+    } finally {
+      prepared?.close();
     }
     this.current = next; // 3.
     old.store.close();
     this.closedIds = undefined;
     this.generation++;
     this.setBoundary();
-    this.o.logger.info({ closed: old.period, finalSize: final.size.toString(), opened: period, carried: carry.count }, 'log rotated');
+    this.o.logger.info({ closed: old.period, finalSize: final.size.toString(), opened: period, carried: carry.count, prepared: prepared?.complete === true }, 'log rotated');
   }
 
   /** A closed period's store, read-only (opened on first use and kept). */
@@ -257,6 +318,7 @@ export class PeriodLogSet {
   }
 
   close(): void {
+    this.stopPreparation()?.close();
     for (const s of this.closedStores.values()) s.close();
     this.closedStores.clear();
     this.closedLogs.clear();

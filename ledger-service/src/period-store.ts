@@ -34,8 +34,14 @@ export class RotatingStore implements LedgerStore {
   getEntry(index: bigint): Uint8Array | undefined { return this.s.getEntry(index); }
   getNodes(level: number, from: bigint, count: number): Uint8Array[] { return this.s.getNodes(level, from, count); }
   getEntries(from: bigint, count: number): Uint8Array[] { return this.s.getEntries(from, count); }
-  append(req: AppendRequest): void { this.s.append(req); }
-  appendBatch(reqs: readonly AppendRequest[]): void { this.s.appendBatch(reqs); }
+  append(req: AppendRequest): void {
+    this.set.noteAppend([req.effect]);
+    this.s.append(req);
+  }
+  appendBatch(reqs: readonly AppendRequest[]): void {
+    this.set.noteAppend(reqs.map((r) => r.effect));
+    this.s.appendBatch(reqs);
+  }
   getMeter(meterId: string): MeterRow | undefined { return this.s.getMeter(meterId); }
   meterEvents(meterId: string): MeterEventRow[] { return this.s.meterEvents(meterId); }
   listMeters(): MeterSummary[] { return this.s.listMeters(); }
@@ -120,11 +126,13 @@ export class RotatingLog extends LedgerLog {
 
   override append(entry: Uint8Array, effect: Parameters<LedgerLog['append']>[1], expectedIndex?: bigint): bigint {
     this.set.maybeRotate();
+    this.set.noteAppend([effect]); // a key event during the carry's preparation (period-prepare.ts)
     return this.cur.append(entry, effect, expectedIndex);
   }
 
   override appendBatch(entries: readonly PendingEntry[]): bigint {
     this.set.maybeRotate();
+    this.set.noteAppend(entries.map((e) => e.effect));
     return this.cur.appendBatch(entries);
   }
 
