@@ -7,13 +7,24 @@
 // The cosignatures are kept in the ledger's store (cosignature-store.ts, the newest KEEP_SIZES sizes), with the
 // ledger's own note they cosign: after a restart /checkpoint and receipts still carry them, and receipts use
 // the newest checkpoint that reached the configured quorum (quorumCheckpoint).
+//
+// A ledger that rotates its log by period (period-set.ts): the store is the current period's, so cosignatures are
+// kept per period log; the feeder state remembers which log a witness's size is of, and the first checkpoint of
+// a new period log goes with its link (entry 0 and its inclusion proof, the consistency proof in the closed log
+// from the witness's cosigned size to the final checkpoint: @meterseal/witness feeder-link.ts), every proof taken
+// from the log the submitted checkpoint is of, even when the ledger rotated meanwhile.
 import type { Logger } from 'pino';
-import { parseCheckpointText, parseNote } from '@meterseal/protocol';
-import { submitToWitness, type FeederState } from '@meterseal/witness';
+import { consistencyProof, inclusionProof, parseCheckpointText, parseNote } from '@meterseal/protocol';
+import { submitToWitness, type CheckpointSource, type FeederState, type PeriodLogSource } from '@meterseal/witness';
 import { quorumCheckpoint } from './cosignature-store.js';
 import { describe } from './errors.js';
 import type { LedgerLog } from './log.js';
+import type { PeriodLogSet } from './period-set.js';
 import type { LedgerStore } from './store.js';
+
+/** A rotating ledger's period logs (period-set.ts): the current one and the closed ones, by origin. */
+export type PeriodLogs = Pick<PeriodLogSet, 'current' | 'closedStore' | 'periods'>;
+type LogStore = Pick<LedgerStore, 'getNode' | 'getEntry' | 'treeSize'>;
 
 export interface WitnessTarget {
   url: string;
@@ -33,8 +44,8 @@ interface Peer {
   target: WitnessTarget;
   state: FeederState;
   inFlight?: Promise<void>;
-  /** The size last refused by this witness: not resubmitted until the tree grows. */
-  refusedSize?: bigint;
+  /** The checkpoint note last refused by this witness: not resubmitted until the log grows (or rotates). */
+  refusedNote?: string;
 }
 
 /** Whether a submitToWitness error is the witness refusing the checkpoint (an alarm) rather than a failure. */
@@ -59,6 +70,8 @@ export class WitnessAttacher {
     private readonly logger: Logger,
     private readonly timeoutMs = 10_000,
     private readonly now: () => number = Date.now,
+    /** Set when the ledger rotates its log by period: where links and closed logs' proofs come from. */
+    private readonly periods?: PeriodLogs,
   ) {
     this.peers = targets.map((target) => ({ target, state: {} }));
   }
@@ -73,7 +86,7 @@ export class WitnessAttacher {
     for (const p of this.peers) {
       if (p.inFlight) continue; // at most one request in flight per witness; the next tick catches up
       if (this.store.getCosignatures(size).some((c) => c.witness === p.target.verifierKey)) continue;
-      if (p.refusedSize === size) continue;
+      if (p.refusedNote !== undefined && p.refusedNote === this.log.latestCheckpoint().note) continue;
       p.inFlight = this.submit(p, size).finally(() => {
         p.inFlight = undefined;
       });
@@ -105,15 +118,60 @@ export class WitnessAttacher {
     await Promise.all(this.peers.map((p) => p.inFlight));
   }
 
+  /** The ledger as the feeder's source; `seen` gets each checkpoint note handed out. */
+  private source(seen: (note: string) => void): CheckpointSource {
+    if (!this.periods) {
+      return {
+        latest: () => {
+          const note = this.log.latestCheckpoint().note; // the ledger's own note, without cosignatures
+          seen(note);
+          return note;
+        },
+        consistencyProof: (from, to) => this.log.consistencyProof(from, to),
+      };
+    }
+    let origin = '';
+    const periods: PeriodLogSource = {
+      firstEntry: (o, size) => {
+        const s = this.logStore(o);
+        const entry = s && size > 0n && size <= s.treeSize() ? s.getEntry(0n) : undefined;
+        return entry ? { entry, proof: inclusionProof(s!, 0n, size) } : undefined; // RFC 9162 §2.1.3.1
+      },
+      logConsistencyProof: (o, from, to) => this.proofIn(o, from, to),
+    };
+    return {
+      latest: () => {
+        const note = this.log.latestCheckpoint().note;
+        origin = parseCheckpointText(parseNote(note).text).origin;
+        seen(note);
+        return note;
+      },
+      consistencyProof: (from, to) => this.proofIn(origin, from, to), // in that checkpoint's log, even if rotated since
+      periods,
+    };
+  }
+
+  /** The store of the period log named `origin`, current or closed; undefined if there is none. */
+  private logStore(origin: string): LogStore | undefined {
+    const set = this.periods!;
+    if (set.current.origin === origin) return set.current.store;
+    const p = set.periods().find((i) => i.origin === origin);
+    return p ? set.closedStore(p.period) : undefined;
+  }
+
+  private proofIn(origin: string, from: bigint, to: bigint): Uint8Array[] {
+    const s = this.logStore(origin);
+    if (!s) throw new Error(`no period log ${origin}`);
+    if (to > s.treeSize()) throw new Error(`tree size ${to} exceeds ${origin}'s ${s.treeSize()}`);
+    return consistencyProof(s, from, to); // RFC 9162 §2.1.4.1
+  }
+
   private async submit(p: Peer, size: bigint): Promise<void> {
     const { url, verifierKey } = p.target;
     let submitted = '';
     try {
       const r = await submitToWitness({
-        source: {
-          latest: () => (submitted = this.log.latestCheckpoint().note), // the ledger's own note, without cosignatures
-          consistencyProof: (from, to) => this.log.consistencyProof(from, to),
-        },
+        source: this.source((note) => (submitted = note)),
         witnessUrl: url,
         state: p.state,
         witnessVerifierKey: verifierKey, // the feeder verifies the cosignature before returning it
@@ -124,12 +182,12 @@ export class WitnessAttacher {
       if (note === undefined) throw new Error(`the witness cosigned size ${r.size}, not the submitted checkpoint`);
       this.store.putCosignature({ size: r.size, witness: verifierKey, note, lines: r.cosignature, atMs: this.now() });
       this.counts.cosigned++;
-      p.refusedSize = undefined;
+      p.refusedNote = undefined;
       this.logger.debug({ witness: url, size: r.size.toString() }, 'checkpoint cosigned by witness');
     } catch (err) {
       if (isRefusal(err)) {
         this.counts.refused++;
-        p.refusedSize = size;
+        p.refusedNote = submitted || undefined;
         this.logger.error({ witness: url, witnessKey: verifierKey, err: describe(err) }, 'ALARM: witness refused the ledger checkpoint');
       } else {
         this.counts.failed++;

@@ -1,0 +1,96 @@
+// Witnesses across log rotation, end to end: a real ledger rotating its log by the hour (a manual UTC clock), a
+// real witness service configured with the ledger's base origin (`rotates`), a real meter anchoring. Before and
+// after the boundary /checkpoint carries the witness's cosignature and a receipt reaches the quorum; the witness
+// moved to the new period through the link (entry 0 committing the closed log's final checkpoint).
+import t from 'tap';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
+import {
+  countWitnesses, openCheckpoint, parseCosignatureVerifierKey, parseNote, parseReceipt, parseVerifierKey, periodOrigin, sameLedgerOrigin,
+} from '@meterseal/protocol';
+import { startWitness } from '@meterseal/witness';
+import { loadOrCreateKeys } from './keys.js';
+import { ManualClock, startTestLedger, tempDir, writeWhitelist } from './testing/harness.js';
+
+const M1 = { meterId: 'WROT-1', customerAccount: 'A-1' };
+const BASE = 'witness-rotation.test/ledger';
+const T12 = '2026-11-21T12';
+const T13 = '2026-11-21T13';
+/** Bounds the waits (a failure, not a speed check: a missing cosignature fails the test instead of hanging it). */
+const POLLS = 1500;
+
+/** Polls /checkpoint until it is of `origin`, at least `size`, with a witness line. */
+async function cosigned(url: string, origin: string, size: bigint): Promise<string> {
+  let text = '';
+  for (let i = 0; i < POLLS; i++) {
+    text = await (await fetch(`${url}/checkpoint`)).text();
+    const [o, n] = parseNote(text).text.split('\n');
+    if (o === origin && BigInt(n!) >= size && parseNote(text).signatures.length >= 2) return text;
+    await sleep(20);
+  }
+  throw new Error(`no cosigned checkpoint of ${origin} at size ${size}; the ledger serves:\n${text}`);
+}
+
+/** Polls /receipt until the ledger serves one (it waits for a quorum-cosigned checkpoint covering the anchor). */
+async function receipt(url: string, meter: string, seq: bigint): Promise<ReturnType<typeof parseReceipt>> {
+  for (let i = 0; i < POLLS; i++) {
+    const r = await fetch(`${url}/receipt?meter=${meter}&seq=${seq}`);
+    const body = await r.json();
+    if (r.status === 200) return parseReceipt(body);
+    if ((body as { error?: { code?: string } }).error?.code !== 'NOT_YET_COSIGNED') throw new Error(`receipt: ${JSON.stringify(body)}`);
+    await sleep(20);
+  }
+  throw new Error(`no receipt of ${meter} seq ${seq} reached the quorum`);
+}
+
+t.test('after an hourly rotation the ledger\'s checkpoints are cosigned again and receipts keep their quorum', async (t) => {
+  const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 58, 0));
+  const dataDir = tempDir(t);
+  writeWhitelist(dataDir, [M1]);
+  const ledgerVkey = loadOrCreateKeys(dataDir, BASE).verifierKey;
+  const witness = await startWitness(
+    { dataDir: tempDir(t, 'meterseal-witness-'), name: 'witness.test/rot', http: { port: 0 }, logs: [{ origin: BASE, verifierKey: ledgerVkey, rotates: true }] },
+    { log: pino({ level: 'silent' }) },
+  );
+  t.teardown(() => witness.close());
+  const config = {
+    origin: BASE, rotation: { period: 'hour' as const }, checkpointIntervalMs: 20,
+    witnesses: [{ url: witness.url, verifierKey: witness.verifierKey }], witnessQuorum: 1,
+  };
+  const { ledger, meter } = await startTestLedger(t, { dataDir, config, now: clock.now });
+  const vkey = parseVerifierKey(ledger.verifierKey);
+  const w = parseCosignatureVerifierKey(witness.verifierKey);
+
+  const m = await meter(M1);
+  await m.onboard(1n);
+  for (let s = 1n; s <= 2n; s++) t.match((await m.anchor(s)).response, { ok: true });
+  const before = await cosigned(ledger.httpUrl, periodOrigin(BASE, T12), BigInt(ledger.stats().treeSize));
+  t.equal(countWitnesses(before, [w]), 1, 'period 12:00 is cosigned');
+  const r2 = await receipt(ledger.httpUrl, M1.meterId, 2n);
+  t.equal(countWitnesses(r2.anchorProof.checkpoint, [w]), 1, 'a receipt in 12:00 reaches the quorum');
+
+  // a few more anchors that the witness may not have seen cosigned before the boundary
+  t.match((await m.anchor(3n)).response, { ok: true });
+  clock.ms = Date.UTC(2026, 10, 21, 13, 0, 5);
+  t.match((await m.anchor(4n)).response, { ok: true }, 'the first anchor of 13:00 (the ledger rotated)');
+  const after = await cosigned(ledger.httpUrl, periodOrigin(BASE, T13), BigInt(ledger.stats().treeSize));
+  const cp = openCheckpoint(after, vkey, periodOrigin(BASE, T13));
+  t.ok(sameLedgerOrigin(BASE, cp.origin));
+  t.equal(countWitnesses(after, [w]), 1, 'the new period\'s checkpoint carries the witness cosignature again');
+  const r4 = await receipt(ledger.httpUrl, M1.meterId, 4n);
+  const rcp = openCheckpoint(r4.anchorProof.checkpoint, vkey);
+  t.equal(rcp.origin, periodOrigin(BASE, T13), 'the receipt is against the new period\'s log');
+  t.equal(countWitnesses(r4.anchorProof.checkpoint, [w]), 1, '… and reaches the quorum');
+
+  t.same(witness.position(BASE), { origin: periodOrigin(BASE, T13), period: T13 }, 'the witness moved to 13:00');
+  const periods = (await (await fetch(`${ledger.httpUrl}/periods`)).json()) as { periods: Array<{ period: string; size: string; finalCheckpoint?: string }> };
+  const closed = periods.periods.find((p) => p.period === T12)!;
+  t.equal(witness.latest(periodOrigin(BASE, T12))?.note, closed.finalCheckpoint, 'through the link: it holds 12:00\'s final checkpoint');
+  t.match(ledger.stats().witnesses, { refused: 0 }, 'no refusal, no alarm');
+  t.same(witness.evidence(periodOrigin(BASE, T13)), []);
+
+  // the new period keeps being cosigned as it grows
+  t.match((await m.anchor(5n)).response, { ok: true });
+  const grown = await cosigned(ledger.httpUrl, periodOrigin(BASE, T13), cp.size + 1n);
+  t.equal(countWitnesses(grown, [w]), 1);
+});
