@@ -72,7 +72,7 @@ export async function startLedger(input: LedgerConfigInput, options: LedgerOptio
     const { deps, stats } = core;
     const { log, keys } = deps;
 
-    const witnesses = new WitnessAttacher(config.witnesses, log, deps.store, logger.child({ component: 'witnesses' }));
+    const witnesses = new WitnessAttacher(config.witnesses, log, deps.store, logger.child({ component: 'witnesses' }), undefined, undefined, 'periods' in core ? (core as PeriodLedgerCore).periods : undefined); // rotating: links to new period logs
     stats.witnessCounts = () => witnesses.stats();
     const tick = (): void => {
       try {
