@@ -8,7 +8,7 @@ import pino from 'pino';
 import {
   countWitnesses, openCheckpoint, parseCosignatureVerifierKey, parseNote, parseReceipt, parseVerifierKey, periodOrigin, sameLedgerOrigin,
 } from '@meterseal/protocol';
-import { startWitness } from '@meterseal/witness';
+import { feedWitness, startWitness, type FeederState } from '@meterseal/witness';
 import { loadOrCreateKeys } from './keys.js';
 import { ManualClock, startTestLedger, tempDir, writeWhitelist } from './testing/harness.js';
 
@@ -93,4 +93,34 @@ t.test('after an hourly rotation the ledger\'s checkpoints are cosigned again an
   t.match((await m.anchor(5n)).response, { ok: true });
   const grown = await cosigned(ledger.httpUrl, periodOrigin(BASE, T13), cp.size + 1n);
   t.equal(countWitnesses(grown, [w]), 1);
+});
+
+t.test('feedWitness over the ledger\'s read API follows a rotation (GET /period/<id>/link and /period/<id>/v1/proof/…)', async (t) => {
+  const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 50, 0));
+  const dataDir = tempDir(t);
+  writeWhitelist(dataDir, [M1]);
+  const ledgerVkey = loadOrCreateKeys(dataDir, BASE).verifierKey;
+  const witness = await startWitness(
+    { dataDir: tempDir(t, 'meterseal-witness-'), name: 'witness.test/feed', http: { port: 0 }, logs: [{ origin: BASE, verifierKey: ledgerVkey, rotates: true }] },
+    { log: pino({ level: 'silent' }) },
+  );
+  t.teardown(() => witness.close());
+  const { ledger, meter } = await startTestLedger(t, { dataDir, config: { origin: BASE, rotation: { period: 'hour' as const }, checkpointIntervalMs: 3_600_000 }, now: clock.now });
+  const m = await meter(M1);
+  await m.onboard(1n);
+  t.match((await m.anchor(1n)).response, { ok: true });
+  await ledger.checkpointNow();
+  const state: FeederState = {};
+  const feed = () => feedWitness({ ledgerUrl: ledger.httpUrl, witnessUrl: witness.url, state, witnessVerifierKey: witness.verifierKey });
+  const first = await feed();
+  t.match(parseNote(first.checkpoint).text, new RegExp(`^${periodOrigin(BASE, T12).replace(/[.]/g, '\\.')}\n`));
+  t.match((await m.anchor(2n)).response, { ok: true }); // 12:00 grows past what the witness cosigned
+  clock.ms = Date.UTC(2026, 10, 21, 13, 0, 1);
+  t.match((await m.anchor(3n)).response, { ok: true });
+  await ledger.checkpointNow();
+  const next = await feed();
+  t.equal(openCheckpoint(next.checkpoint, parseVerifierKey(ledger.verifierKey)).origin, periodOrigin(BASE, T13));
+  t.equal(countWitnesses(next.cosignedNote, [parseCosignatureVerifierKey(witness.verifierKey)]), 1, 'cosigned through the link fetched over HTTP');
+  const again = await feedWitness({ ledgerUrl: ledger.httpUrl, witnessUrl: witness.url, state: {} });
+  t.equal(again.size, next.size, 'a feeder without state (meterseal witness feed) also gets the cosignature');
 });
