@@ -19,7 +19,7 @@ import { openSqliteStore, type SqliteCollectorStore } from './sqlite-store.js';
 import { makeReading } from './testing/fixtures.js';
 import { freePort, silentLog, tempDir, type Teardown } from './testing/harness.js';
 import { reconcileThroughAirgap } from './window.js';
-import { loadWitnessKey, witnessCheckpoint } from './witness.js';
+import { loadWitnessKey, witnessCheckpoint, type WitnessStateStore } from './witness.js';
 
 const BASE = 'collector-rotation.test/ledger';
 const [T12, T13, T14] = ['2026-11-21T12', '2026-11-21T13', '2026-11-21T14'];
@@ -292,4 +292,18 @@ t.test('through the real air-gap relay: every period path the collector uses pas
   t.match(report.chain, { status: 'verified', periods: [T12, T13, T14] });
   const events = readFileSync(auditLog, 'utf8').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as { event: string });
   t.same(events.filter((e) => e.event === 'refused'), [], 'no request refused by the relay');
+});
+
+t.test('a witness state kept without a head (an older collector, or a store without witnessHead) is found through entry 0', async (t) => {
+  const w = await rotWorld(t, [{ 'M-A': range(1, 3) }]);
+  const { runs, witness } = witnessOf(t, w);
+  const store: WitnessStateStore = { // keeps states per origin only, as before heads
+    witnessState: (o) => runs.witnessState(o),
+    saveCosignature: ({ ledger: _ledger, ...s }) => runs.saveCosignature(s),
+  };
+  t.match((await run(w, { witness: { signer: witness.signer, store } })).witness, { status: 'first', period: T12 });
+  t.notOk(runs.witnessHead(BASE), 'no head kept');
+  await nextHour(w, 13, [['M-A', 4]]);
+  const r = await run(w, { witness: { signer: witness.signer, store } });
+  t.match(r.witness, { status: 'cosigned', period: T13, previousPeriod: T12 }, 'the chain was followed from the state of the previous period');
 });

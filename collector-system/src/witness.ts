@@ -68,9 +68,10 @@ export const MAX_PERIODS_BACK = 1000;
 export async function witnessCheckpoint(w: WitnessCheck): Promise<WitnessResult> {
   const c = w.checkpoint;
   const period = w.ledger ? periodOfOrigin(w.ledger.base, c.origin) : undefined;
-  const head = period !== undefined ? w.store.witnessHead?.(w.ledger!.base) : undefined;
-  if (period !== undefined && head && head.origin !== c.origin) return followChain(w, period, head);
+  let head = period !== undefined ? w.store.witnessHead?.(w.ledger!.base) : undefined;
   const prev = w.store.witnessState(c.origin);
+  if (period !== undefined && !head && !prev) head = await previousCosigned(w, period); // a state from before heads were kept
+  if (period !== undefined && head && head.origin !== c.origin) return followChain(w, period, head);
   const alarm = (code: NonNullable<WitnessResult['alarm']>['code'], message: string): WitnessResult => ({
     status: 'alarm', ...(prev ? { previousSize: prev.size.toString() } : {}), alarm: { code, message },
   });
@@ -101,6 +102,22 @@ function cosign(w: WitnessCheck, period: string | undefined): { cosignature: str
   const cosignature = w.signer.signCosignature(body, BigInt(Math.floor(w.now.getTime() / 1000))); // c2sp.org/tlog-cosignature: POSIX seconds
   w.store.saveCosignature({ origin: c.origin, size: c.size, root: c.root, body, cosignature, cosignedAt: w.now.toISOString(), ...(period !== undefined ? { ledger: w.ledger!.base } : {}) });
   return { cosignature: cosignature.trimEnd() };
+}
+
+/**
+ * What this witness cosigned of the period that entry 0 of `period` names as the previous one (a state saved
+ * before heads were kept); undefined for the ledger's first period, whose entry 0 is no PreviousLog.
+ */
+async function previousCosigned(w: WitnessCheck, period: string): Promise<WitnessState | undefined> {
+  const link = await w.ledger!.periodLink(period); // a ledger that does not answer fails the run, it does not skip the check
+  if (!link.firstEntry) return undefined;
+  let previousOrigin: string;
+  try {
+    previousOrigin = previousCheckpointOf(decodePreviousLog(link.firstEntry)).origin;
+  } catch {
+    return undefined;
+  }
+  return w.store.witnessState(previousOrigin);
 }
 
 /** A checkpoint of another period than the last one cosigned (`head`): cosigned only if the chain ties it to `head`. */
