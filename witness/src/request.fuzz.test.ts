@@ -9,7 +9,7 @@ import pino from 'pino';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cosignatureSigner, encodeVerifierKey, fuzzParams, generateKeyPair, mutateBytes, noteSigner, signCheckpoint, valueOrTyped } from '@meterseal/protocol';
+import { cosignatureSigner, encodePreviousLog, encodeVerifierKey, fuzzParams, generateKeyPair, mutateBytes, noteSigner, signCheckpoint, valueOrTyped } from '@meterseal/protocol';
 import { REFUSAL_STATUS, WitnessError } from './errors.js';
 import { formatAddCheckpointRequest, parseAddCheckpointRequest } from './request.js';
 import { SqliteWitnessStore } from './sqlite-store.js';
@@ -20,10 +20,19 @@ const log = generateKeyPair();
 const signer = noteSigner(ORIGIN, log.secretKey);
 const note = (size: bigint, root = new Uint8Array(32).fill(3)) => signCheckpoint({ origin: ORIGIN, size, root, extensions: [] }, signer);
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const BASE = 'meterseal.test/rot'; // a rotating ledger with the same key: its period logs "<BASE>/<period>"
+const rotSigner = noteSigner(BASE, log.secretKey);
+const periodNote = (period: string, size: bigint) => signCheckpoint({ origin: `${BASE}/${period}`, size, root: new Uint8Array(32).fill(6), extensions: [] }, rotSigner);
 const seeds = [
   enc(formatAddCheckpointRequest(0n, [], note(5n))),
   enc(formatAddCheckpointRequest(5n, [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)], note(9n))),
   enc(formatAddCheckpointRequest(2n, [new Uint8Array(32)], note(2n))),
+  // the period link extension (README "Ledgers that rotate their log"): a PreviousLog entry 0 committing a checkpoint
+  enc(formatAddCheckpointRequest(0n, [], periodNote('2026-11', 4n))),
+  enc(formatAddCheckpointRequest(0n, [], periodNote('2026-12', 3n), {
+    groups: [{ entry: encodePreviousLog({ origin: `${BASE}/2026-12`, closedAtMs: 1n, carried: 0n, checkpoint: periodNote('2026-11', 9n) }), proof: [new Uint8Array(32).fill(4)] }],
+    consistency: [new Uint8Array(32).fill(5)],
+  })),
 ];
 const body = fc.oneof(
   fc.uint8Array({ maxLength: 400 }),
@@ -45,8 +54,11 @@ t.test('Witness.addCheckpoint: every body gets a c2sp status and a refusal code,
   const cosigner = cosignatureSigner('witness.test/w1', generateKeyPair().secretKey);
   const store = new SqliteWitnessStore(join(dir, 'witness.sqlite'), cosigner.publicKey);
   t.teardown(() => store.close());
-  const witness = new Witness({ store, signer: cosigner, logs: [{ origin: ORIGIN, verifierKey: encodeVerifierKey(ORIGIN, log.publicKey) }], log: pino({ level: 'silent' }), now: () => Date.UTC(2026, 10, 21) });
+  const vkey = encodeVerifierKey(ORIGIN, log.publicKey);
+  // the same log as an exact origin, and (as the base of) a rotating ledger: both answer every body with a c2sp status
+  const witness = new Witness({ store, signer: cosigner, logs: [{ origin: ORIGIN, verifierKey: vkey }, { origin: BASE, verifierKey: encodeVerifierKey(BASE, log.publicKey), rotates: true }], log: pino({ level: 'silent' }), now: () => Date.UTC(2026, 10, 21) });
   t.equal(witness.addCheckpoint(seeds[0]!).status, 200, 'the first seed is cosigned, so later bodies meet a stored head');
+  t.equal(witness.addCheckpoint(seeds[3]!).status, 200, 'and the rotating ledger\'s period 2026-11, so a later period needs a link');
   let cosigned = 0;
   fc.assert(
     fc.property(body, (b) => {

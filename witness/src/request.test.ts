@@ -1,7 +1,7 @@
 // The add-checkpoint body parser on its own: the spec's example shape, and hostile bodies (all MALFORMED).
 import t from 'tap';
 import { generateKeyPair, noteSigner, signCheckpoint } from '@meterseal/protocol';
-import { MAX_PROOF_LINES, MAX_REQUEST_BYTES, formatAddCheckpointRequest, parseAddCheckpointRequest } from './request.js';
+import { MAX_LINK_GROUPS, MAX_PROOF_LINES, MAX_REQUEST_BYTES, formatAddCheckpointRequest, parseAddCheckpointRequest } from './request.js';
 
 const signer = noteSigner('example.com/behind-the-sofa', generateKeyPair().secretKey);
 const root = new Uint8Array(32).fill(7);
@@ -51,5 +51,32 @@ t.test('hostile bodies are MALFORMED (HTTP 400), with a reason', async (t) => {
   ];
   for (const [name, body, message] of cases) {
     t.throws(() => parseAddCheckpointRequest(typeof body === 'string' ? enc(body) : body), { name: 'WitnessError', code: 'MALFORMED', message }, name);
+  }
+});
+
+t.test('the period link extension: link, link-proof and link-consistency lines with old 0 (README)', async (t) => {
+  const e = Buffer.from([0x16, 1, 2, 3]).toString('base64');
+  const r = parseAddCheckpointRequest(enc(`old 0\nlink ${e}\nlink-proof ${h}\nlink-proof ${h}\nlink ${e}\nlink-consistency ${h}\n\n${note}`));
+  t.equal(r.link?.groups.length, 2);
+  t.same(r.link?.groups.map((g) => g.proof.length), [2, 0]);
+  t.equal(r.link?.consistency.length, 1);
+  t.same(r.proof, [], 'no c2sp proof lines');
+  t.equal(formatAddCheckpointRequest(0n, [], note, r.link), `old 0\nlink ${e}\nlink-proof ${h}\nlink-proof ${h}\nlink ${e}\nlink-consistency ${h}\n\n${note}`, 'format is the inverse');
+  t.equal(parseAddCheckpointRequest(enc(`old 0\n\n${note}`)).link, undefined, 'a plain c2sp body has no link');
+  const cases: Array<[string, string, RegExp]> = [
+    ['link with old above 0', `old 5\nlink ${e}\n\n${note}`, /only allowed with old 0/],
+    ['proof before link', `old 0\nlink-proof ${h}\n\n${note}`, /must follow a link line/],
+    ['consistency alone', `old 0\nlink-consistency ${h}\n\n${note}`, /need a link line first/],
+    ['link after consistency', `old 0\nlink ${e}\nlink-consistency ${h}\nlink ${e}\n\n${note}`, /after the link-consistency/],
+    ['unknown keyword', `old 0\nlink ${e}\nlinks ${h}\n\n${note}`, /must be link, link-proof or link-consistency/],
+    ['plain proof line among link lines', `old 0\nlink ${e}\n${h}\n\n${note}`, /must be link, link-proof or link-consistency/],
+    ['empty entry', `old 0\nlink \n\n${note}`, /entry 0 must be/],
+    ['entry not base64', `old 0\nlink !!\n\n${note}`, /not canonical base64/],
+    ['short link-proof hash', `old 0\nlink ${e}\nlink-proof ${Buffer.alloc(31).toString('base64')}\n\n${note}`, /32-byte/],
+    ['too many links', `old 0\n${`link ${e}\n`.repeat(MAX_LINK_GROUPS + 1)}\n${note}`, /more than 4 link lines/],
+    ['too many link-proof lines', `old 0\nlink ${e}\n${`link-proof ${h}\n`.repeat(MAX_PROOF_LINES + 1)}\n${note}`, /more than 63 link-proof/],
+  ];
+  for (const [name, body, message] of cases) {
+    t.throws(() => parseAddCheckpointRequest(enc(body)), { name: 'WitnessError', code: 'MALFORMED', message }, name);
   }
 });
