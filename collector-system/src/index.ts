@@ -31,7 +31,7 @@ export { loadWitnessKey, witnessCheckpoint, type WitnessState, type WitnessState
 export { compareMeter, type CollectedLeaf, type LeafVerdict, type MeterCompare } from './reconcile-tree.js';
 export { collectLeaves, WORKER_THRESHOLD as REHASH_WORKER_THRESHOLD, type MeterLeaves } from './rehash.js';
 export { DEFAULT_INTERVAL_MS, readingValues } from './reconcile.js';
-export { tamperStoredReadings, ENERGY_OBIS, type TamperedReading } from './insider.js';
+export { editStoredReading, tamperStoredReadings, ENERGY_OBIS, type TamperedReading } from './insider.js';
 export { loadTrust, LEDGER_PUB_FILE, LEDGER_VKEY_FILE, type LedgerTrust } from './trust.js';
 export { startBroker, COLLECTOR_USERNAME, type BrokerHandle } from './broker.js';
 export type { CollectorStats } from './stats.js';

@@ -66,32 +66,23 @@ export function tamperStoredReadings(target: CollectorStore | string, n: number,
   const db = new Database(path);
   try {
     db.pragma('busy_timeout = 5000');
-    // the readings whose bytes hold the energy OBIS code, by position in (meter, seq) order: 8 bytes each, so
-    // that a store of 10^7 readings is searched without decoding or keeping them
-    const all = db.prepare(`SELECT meter_id, seq, reading FROM readings ORDER BY meter_id, seq`).raw(true);
-    const candidates: number[] = [];
-    let at = 0;
-    for (const [, , bytes] of all.iterate() as IterableIterator<[string, string, Buffer]>) {
-      if (bytes.indexOf(ENERGY_OBIS_BYTES) >= 0) candidates.push(at);
-      at++;
-    }
+    // the readings whose bytes hold the energy OBIS code, found by SQLite (instr on BLOBs compares bytes) and
+    // taken by their position in (meter, seq) order: a store of 10^7 readings is searched without reading it out
+    const holding = `FROM readings WHERE instr(reading, ?) > 0`;
+    const count = Number(db.prepare(`SELECT count(*) ${holding}`).pluck(true).get(ENERGY_OBIS_BYTES) as bigint);
+    const nth = db.prepare(`SELECT meter_id, seq, reading ${holding} ORDER BY meter_id, seq LIMIT 1 OFFSET ?`).raw(true);
+    const swapped = new Map<number, number>(); // partial Fisher-Yates over 0..count-1, only the touched entries kept
+    const at = (i: number): number => swapped.get(i) ?? i;
     const picked: { meterId: string; seqText: string; reading: Reading }[] = [];
-    let i = 0;
-    while (picked.length < n && i < candidates.length) {
-      const wanted = new Set<number>();
-      for (; wanted.size < n - picked.length && i < candidates.length; i++) {
-        const j = i + Math.floor(rng() * (candidates.length - i)); // partial Fisher-Yates: the next of a random permutation
-        [candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!];
-        wanted.add(candidates[i]!);
-      }
-      at = 0;
-      for (const [meterId, seqText, bytes] of all.iterate() as IterableIterator<[string, string, Buffer]>) {
-        if (wanted.has(at++)) {
-          const reading = decodeOrNull(bytes);
-          // the six bytes may sit in a raw value or the salt: only a decoded energy register counts
-          if (reading?.registers.some((g) => g.obis === ENERGY_OBIS)) picked.push({ meterId, seqText, reading });
-        }
-      }
+    for (let i = 0; picked.length < n && i < count; i++) {
+      const j = i + Math.floor(rng() * (count - i));
+      const [vi, vj] = [at(i), at(j)];
+      swapped.set(i, vj);
+      swapped.set(j, vi);
+      const [meterId, seqText, bytes] = nth.get(ENERGY_OBIS_BYTES, vj) as [string, string, Buffer];
+      const reading = decodeOrNull(bytes);
+      // the six bytes may sit in a raw value or the salt: only a decoded energy register counts
+      if (reading?.registers.some((g) => g.obis === ENERGY_OBIS)) picked.push({ meterId, seqText, reading });
     }
     if (picked.length < n) {
       throw new CollectorError('NOT_ENOUGH_READINGS', `asked to alter ${n} readings, but only ${picked.length} have an energy register`);

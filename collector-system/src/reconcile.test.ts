@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { encodeReading, parseVerifierKey, toHex } from '@meterseal/protocol';
-import { tamperStoredReadings } from './insider.js';
+import { editStoredReading, tamperStoredReadings } from './insider.js';
 import { reconcile } from './reconcile.js';
 import { REPORT_ID_PATTERN } from './report.js';
 import { RunStore } from './runs.js';
@@ -207,9 +207,7 @@ t.test('an unreachable ledger and a malformed answer fail with typed errors', as
 
 t.test('a stored reading whose values were edited into an invalid encoding is tampered, not a crash', async (t) => {
   const w = await world(t, { 'M-A': range(1, 3) });
-  const db = new Database(w.store.path);
-  db.prepare(`UPDATE registers SET unit = 'parsec' WHERE meter_id = 'M-A' AND seq = '00000000000000000002' AND idx = 0`).run();
-  db.close();
+  editStoredReading(w.store, 'M-A', 2n, (_r, b) => b.subarray(0, 12)); // the stored bytes cut: no longer a reading
   const report = await run(w);
   t.same(report.counts, counts({ matched: 2, tampered: 1 }));
   t.match(report.items, [{ meterId: 'M-A', seq: '2', outcome: 'tampered', detail: /no longer encode/ }]);
@@ -220,7 +218,7 @@ t.test('a stored reading whose values were edited into an invalid encoding is ta
 t.test('a time range within the window: only readings taken in it are compared and reported', async (t) => {
   const w = await world(t, { 'M-A': range(1, 300) }, {}, false);
   const db = new Database(w.store.path);
-  db.prepare(`UPDATE registers SET value = '1' WHERE meter_id = 'M-A' AND seq IN ('00000000000000000020', '00000000000000000170') AND idx = 0`).run();
+  for (const seq of [20n, 170n]) editStoredReading(w.store, 'M-A', seq, (r) => ({ ...r, registers: r.registers.map((g, i) => (i === 0 ? { ...g, value: 1n } : g)) }));
   db.prepare(`DELETE FROM readings WHERE meter_id = 'M-A' AND seq IN ('00000000000000000150', '00000000000000000250')`).run();
   db.close();
   // readings 150..200 by agent time (seq s at BASE + s seconds)

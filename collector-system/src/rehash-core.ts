@@ -4,7 +4,8 @@
 // worker threads (rehash-worker.ts) straight from SQLite (one primary-key range scan per meter, rows as
 // arrays), or on the calling thread over any CollectorStore's StoredReadings.
 import type Database from 'better-sqlite3';
-import { HASH_LENGTH, meterLeafHasher, readingHash, rootOfLeaves } from '@meterseal/protocol';
+import { HASH_LENGTH } from '@meterseal/protocol';
+import { leafHasher, rootOfFlatLeaves, sha256Of } from './rehash-hash.js';
 import { headMatcher, readingHead } from './rehash-head.js';
 import { seqFromKey } from './sqlite-schema.js';
 import type { StoredReading } from './store.js';
@@ -30,7 +31,11 @@ export interface MeterLeaves {
 const KEY_ID_LENGTH = 8;
 
 /** Row i of a meter's stored readings: its seq (from the row's key), the key id of its delivery, its stored bytes. */
-type RowAt = (i: number) => { seq: bigint; keyId: Uint8Array; bytes: Uint8Array };
+interface Rows {
+  seq(i: number): bigint;
+  keyId(i: number): Uint8Array;
+  bytes(i: number): Uint8Array;
+}
 
 /**
  * The leaves of `n` stored readings of one meter, sorted by seq. Each reading's hash is SHA-256 over its stored
@@ -38,18 +43,19 @@ type RowAt = (i: number) => { seq: bigint; keyId: Uint8Array; bytes: Uint8Array 
  * meterLeafHash of the anchor it makes with the row's seq and key id. Its agent time is read from the same bytes.
  * Bytes that do not start as a reading of this meter at this seq, or a key id that is not 8 bytes, give no leaf.
  */
-function buildLeaves(meterId: string, n: number, at: RowAt): MeterLeaves {
-  const leafOf = meterLeafHasher(meterId); // = meterLeafHash(anchor), without building each record
+function buildLeaves(meterId: string, n: number, rows: Rows): MeterLeaves {
+  const leafOf = leafHasher(meterId); // = meterLeafHash(anchor), one SHA-256 call over a reused buffer
   const isMine = headMatcher(meterId);
   const seqs = new BigUint64Array(n);
   const agentTimes = new BigInt64Array(n);
   const ok = new Uint8Array(n);
   const leafHashes = new Uint8Array(n * HASH_LENGTH);
   const readingHashes = new Uint8Array(n * HASH_LENGTH);
-  const leaves: Uint8Array[] = new Array(n);
   let all = n > 0;
   for (let i = 0; i < n; i++) {
-    const { seq, keyId, bytes } = at(i);
+    const seq = rows.seq(i);
+    const keyId = rows.keyId(i);
+    const bytes = rows.bytes(i);
     seqs[i] = seq;
     const head = readingHead(bytes);
     agentTimes[i] = head?.agentTimeMs ?? 0n;
@@ -57,25 +63,20 @@ function buildLeaves(meterId: string, n: number, at: RowAt): MeterLeaves {
       all = false; // edited at rest into something that is not this reading: matches nothing
       continue;
     }
-    const hash = readingHash(bytes); // SHA-256 over the stored encoding (docs/protocol.md §3)
-    const leaf = leafOf(seq, keyId, hash);
+    const hash = sha256Of(bytes); // the reading hash: SHA-256 over the stored encoding (docs/protocol.md §3)
     ok[i] = 1;
     readingHashes.set(hash, i * HASH_LENGTH);
-    leafHashes.set(leaf, i * HASH_LENGTH);
-    leaves[i] = leaf;
+    leafHashes.set(leafOf(seq, keyId, hash), i * HASH_LENGTH);
   }
   return {
     meterId, count: n, seqs, agentTimes, ok, leafHashes, readingHashes,
-    root: all ? rootOfLeaves(leaves) : null, // RFC 9162 §2.1.1 MTH(D[0:n])
+    root: all ? rootOfFlatLeaves(leafHashes, n) : null, // RFC 9162 §2.1.1 MTH(D[0:n])
   };
 }
 
 /** Leaves of StoredReadings (sorted by seq), on the calling thread: the path for any CollectorStore. */
 export function leavesOfStored(meterId: string, stored: readonly StoredReading[]): MeterLeaves {
-  return buildLeaves(meterId, stored.length, (i) => {
-    const s = stored[i]!;
-    return { seq: s.reading.seq, keyId: s.keyId, bytes: s.bytes };
-  });
+  return buildLeaves(meterId, stored.length, { seq: (i) => stored[i]!.reading.seq, keyId: (i) => stored[i]!.keyId, bytes: (i) => stored[i]!.bytes });
 }
 
 export interface MeterQueries {
@@ -93,8 +94,5 @@ export function prepareMeterQueries(db: Database.Database): MeterQueries {
  */
 export function leavesFromSqlite(q: MeterQueries, meterId: string): MeterLeaves {
   const rows = q.readings.all(meterId) as [string, Buffer, Buffer][];
-  return buildLeaves(meterId, rows.length, (i) => {
-    const r = rows[i]!;
-    return { seq: seqFromKey(r[0]), keyId: r[1], bytes: r[2] };
-  });
+  return buildLeaves(meterId, rows.length, { seq: (i) => seqFromKey(rows[i]![0]), keyId: (i) => rows[i]![1], bytes: (i) => rows[i]![2] });
 }

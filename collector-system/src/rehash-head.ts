@@ -28,8 +28,9 @@ export function readingHead(b: Uint8Array): ReadingHead | null {
   const idLength = b[2]!;
   let at = 3 + idLength;
   if (at + 8 > b.length) return null;
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const seq = view.getBigUint64(at); // u64, big-endian (§2.2)
+  // u64 / i64 big-endian (§2.2); a Buffer (as SQLite hands rows out) reads them without a DataView
+  const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const seq = buf.readBigUInt64BE(at);
   at = skipOptional(b, at + 8, () => 8); // meterTimeMs
   if (version === READING_VERSION_2) {
     if (at >= 0) at = skipOptional(b, at, (i) => (i < b.length ? 1 + b[i]! : b.length)); // meterIdentity, str8
@@ -37,7 +38,7 @@ export function readingHead(b: Uint8Array): ReadingHead | null {
     if (at >= 0) at = skipOptional(b, at, () => 1); // meterClockStatus
   }
   if (at < 0 || at + 8 > b.length) return null;
-  return { seq, agentTimeMs: view.getBigInt64(at), meterIdLength: idLength };
+  return { seq, agentTimeMs: buf.readBigInt64BE(at), meterIdLength: idLength };
 }
 
 /** A matcher for one meter: the head of `b` if it is a reading of `meterId` at `seq` (`h`: its head, if parsed already). */

@@ -3,6 +3,7 @@
 import t, { type Test } from 'tap';
 import Database from 'better-sqlite3';
 import { generateKeyPair } from '@meterseal/protocol';
+import { editStoredReading } from '@meterseal/collector-system';
 import { deliver, flipBit, located, makeMeter, makeReading, startWorld, type World } from './harness.js';
 
 let w: World;
@@ -68,16 +69,16 @@ t.test('T-N1: a bit flipped in transit is refused BAD_SIGNATURE at ingest and mi
 
 t.test('T-I1: a value edited at rest in the collector SQLite is tampered, at its seq', async (t) => {
   const { db, seqs, meterId } = await threeStored(t, 'ATK-EDIT-01');
-  const changes = db.prepare("UPDATE registers SET value = '999999999' WHERE meter_id = ? AND seq = ? AND idx = 0").run(meterId, seqs[1]).changes;
   db.close();
-  t.equal(changes, 1, 'the insider changed one stored value');
+  // the stored bytes decoded, the energy value changed, the bytes written back (canonical, not signed again)
+  const changed = editStoredReading(w.dbPath, meterId, BigInt(seqs[1] as string), (r) => ({ ...r, registers: r.registers.map((g, i) => (i === 0 ? { ...g, value: 999_999_999n } : g)) }));
+  t.ok(changed, 'the insider changed one stored value');
   const report = await w.reconcile();
   t.same(located(report, meterId), [['2', 'tampered']]);
 });
 
 t.test('T-I2: a row deleted from the collector SQLite is missing, at its seq', async (t) => {
   const { db, seqs, meterId } = await threeStored(t, 'ATK-DELETE-01');
-  db.prepare('DELETE FROM registers WHERE meter_id = ? AND seq = ?').run(meterId, seqs[2]);
   const gone = db.prepare('DELETE FROM readings WHERE meter_id = ? AND seq = ?').run(meterId, seqs[2]).changes;
   db.close();
   t.equal(gone, 1, 'the insider deleted one reading');

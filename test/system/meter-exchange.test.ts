@@ -9,6 +9,7 @@ import pino from 'pino';
 import Database from 'better-sqlite3';
 import { startLedger } from '@meterseal/ledger-service';
 import { startCollector } from '@meterseal/collector-system';
+import { decodeReading } from '@meterseal/protocol';
 import { ModbusMeterReader, startAgent } from '@meterseal/device';
 import { loadProfile, parseProfile } from '@meterseal/hardware';
 import { createInProcessLink, startSimulator } from '@meterseal/simulator';
@@ -73,7 +74,8 @@ t.test('meter identity is signed and stored; a swapped meter stops signing until
   await waitUntil('both readings collected', () => collector.stats().collected >= 2, 30_000);
   const db = new Database(join(dir, 'collector', 'collector.sqlite'), { readonly: true });
   t.teardown(() => db.close());
-  const rows = db.prepare(`SELECT seq, record_version, meter_identity, status FROM readings WHERE meter_id = 'M-X' ORDER BY seq`).all() as Array<{ seq: string; record_version: number; meter_identity: string; status: number }>;
-  t.same(rows.map((r) => [BigInt(r.seq), Number(r.record_version), r.meter_identity]), [[seq1, 2, '24110042'], [seq2, 2, '24119999']],
-    'each reading carries the identity of the meter it came from, signed (v2) and stored as a column');
+  const rows = db.prepare(`SELECT seq, reading FROM readings WHERE meter_id = 'M-X' ORDER BY seq`).all() as Array<{ seq: string; reading: Buffer }>;
+  const stored = rows.map((r) => ({ seq: BigInt(r.seq), bytes: new Uint8Array(r.reading) }));
+  t.same(stored.map((r) => [r.seq, r.bytes[1], decodeReading(r.bytes).meterIdentity]), [[seq1, 2, '24110042'], [seq2, 2, '24119999']],
+    'each reading carries the identity of the meter it came from, signed (v2) and stored in the reading bytes');
 });

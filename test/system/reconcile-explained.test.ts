@@ -51,7 +51,6 @@ t.test('gaps explained and a correction shown adjusted in a real reconciliation 
   const victim = readings[readings.length - 1]!;
   const seqText = victim.reading.seq.toString().padStart(20, '0');
   const db = new Database(join(b.collectorDir, 'collector.sqlite'));
-  db.prepare('DELETE FROM registers WHERE meter_id = ? AND seq = ?').run('RX-1', seqText);
   db.prepare('DELETE FROM readings WHERE meter_id = ? AND seq = ?').run('RX-1', seqText);
   db.close();
   const planted = encodeGap({ meterId: 'RX-1', firstSeq: victim.reading.seq, lastSeq: victim.reading.seq, fromMs: 0n, toMs: 1n, reason: GapReason.PowerLoss, signer: '' });
