@@ -113,7 +113,7 @@ t.test('feedWitness over the ledger\'s read API follows a rotation (GET /period/
   const state: FeederState = {};
   const feed = () => feedWitness({ ledgerUrl: ledger.httpUrl, witnessUrl: witness.url, state, witnessVerifierKey: witness.verifierKey });
   const first = await feed();
-  t.match(parseNote(first.checkpoint).text, new RegExp(`^${periodOrigin(BASE, T12).replace(/[.]/g, '\\.')}\n`));
+  t.ok(parseNote(first.checkpoint).text.startsWith(`${periodOrigin(BASE, T12)}\n`), 'the first checkpoint is of 12:00');
   t.match((await m.anchor(2n)).response, { ok: true }); // 12:00 grows past what the witness cosigned
   clock.ms = Date.UTC(2026, 10, 21, 13, 0, 1);
   t.match((await m.anchor(3n)).response, { ok: true });
