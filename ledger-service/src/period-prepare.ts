@@ -16,29 +16,18 @@
 // written only at the boundary, exactly as without preparation.
 import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
-import { fromHex, toHex } from '@meterseal/protocol';
+import { deserialize, serialize } from 'node:v8';
 import { LedgerError } from './errors.js';
 import { byOldIndex, fetchCarried, meterCarried, type CarriedEntry, type CarryDescriptor, type CarryState } from './period-carry.js';
 import type { AppendEffect, LedgerStore } from './store.js';
 
 /** Meters read per batch (one batch is one synchronous slice of the event loop). */
-export const PREPARE_BATCH_METERS = 250;
+export const PREPARE_BATCH_METERS = 100;
 
-/** Bytes and 64-bit counters in a staged effect (JSON): {"$b": hex} and {"$n": decimal}. */
-function encodeEffect(e: AppendEffect): string {
-  return JSON.stringify(e, (_k, v: unknown) => (v instanceof Uint8Array ? { $b: toHex(v) } : typeof v === 'bigint' ? { $n: v.toString() } : v));
-}
-
-function decodeEffect(text: string): AppendEffect {
-  return JSON.parse(text, (_k, v: unknown) => {
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      const o = v as Record<string, unknown>;
-      if (typeof o['$b'] === 'string' && Object.keys(o).length === 1) return fromHex(o['$b']);
-      if (typeof o['$n'] === 'string' && Object.keys(o).length === 1) return BigInt(o['$n']);
-    }
-    return v;
-  }) as AppendEffect;
-}
+// A staged effect in the V8 serialization format (HTML structured clone: Uint8Array and bigint as they are);
+// the file is private to this process and never read after a restart, so the format needs no stability.
+const encodeEffect = (e: AppendEffect): Buffer => serialize(e);
+const decodeEffect = (b: Buffer): AppendEffect => deserialize(b) as AppendEffect;
 
 /** The meter whose carried state an appended effect can change, if any. */
 export function keyEffectMeter(e: AppendEffect): string | undefined {
@@ -73,7 +62,7 @@ export class CarryPreparer {
     this.db = new Database(path);
     this.db.pragma('journal_mode = OFF'); // never trusted after a crash: no journal, no sync
     this.db.pragma('synchronous = OFF');
-    this.db.exec(`CREATE TABLE carry (old_index INTEGER PRIMARY KEY, meter TEXT NOT NULL, entry BLOB NOT NULL, effect TEXT NOT NULL);
+    this.db.exec(`CREATE TABLE carry (old_index INTEGER PRIMARY KEY, meter TEXT NOT NULL, entry BLOB NOT NULL, effect BLOB NOT NULL);
                   CREATE INDEX carry_meter ON carry (meter);`);
     this.db.defaultSafeIntegers(true);
     this.put = this.db.prepare('INSERT INTO carry (old_index, meter, entry, effect) VALUES (?, ?, ?, ?)');
@@ -130,27 +119,19 @@ export class CarryPreparer {
     return {
       count: stagedCount + fresh.length,
       *batches(size: number) {
+        // a merge of two runs sorted by old index: the staged rows and the changed meters' fresh ones
         let batch: CarriedEntry[] = [];
         let f = 0;
-        const flush = function* (): Generator<CarriedEntry[]> {
+        for (const row of read.iterate() as Iterable<{ old_index: bigint; entry: Buffer; effect: Buffer }>) {
+          while (f < fresh.length && fresh[f]!.oldIndex < row.old_index) batch.push(fetchCarried(old, fresh[f++]!));
+          batch.push({ oldIndex: row.old_index, entry: new Uint8Array(row.entry), effect: decodeEffect(row.effect) });
           if (batch.length >= size) {
             yield batch;
             batch = [];
           }
-        };
-        for (const row of read.iterate() as Iterable<{ old_index: bigint; entry: Buffer; effect: string }>) {
-          while (f < fresh.length && fresh[f]!.oldIndex < row.old_index) {
-            batch.push(fetchCarried(old, fresh[f++]!));
-            yield* flush();
-          }
-          batch.push({ oldIndex: row.old_index, entry: new Uint8Array(row.entry), effect: decodeEffect(row.effect) });
-          yield* flush();
         }
-        while (f < fresh.length) {
-          batch.push(fetchCarried(old, fresh[f++]!));
-          yield* flush();
-        }
-        if (batch.length > 0) yield batch;
+        while (f < fresh.length) batch.push(fetchCarried(old, fresh[f++]!));
+        for (let i = 0; i < batch.length; i += size) yield batch.slice(i, i + size);
       },
     };
   }

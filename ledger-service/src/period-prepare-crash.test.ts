@@ -1,0 +1,81 @@
+// kill -9 during the carry's preparation (period-prepare.ts): a real child process runs the ledger with hourly
+// periods within the lead before the boundary and SIGKILLs itself right after the first preparation batch is
+// staged (period-prepare-crash-child.ts). The half-prepared staging file is never trusted: deleted on start.
+// Restarted after the boundary, the rotation carries exactly the key state (entry 0 and each carried entry
+// once, the chain verifies); restarted still within the lead, the preparation begins again from nothing and the
+// rotation after it is just as consistent.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { decodePreviousLog, fromBase64, parseVerifierKey, verifyPeriodChain } from '@meterseal/protocol';
+import { ManualClock, startTestLedger, tempDir, writeWhitelist } from './testing/harness.js';
+
+const child = fileURLToPath(new URL('./period-prepare-crash-child.ts', import.meta.url));
+const M1 = { meterId: 'PC-1', customerAccount: 'A-1' };
+const M2 = { meterId: 'PC-2', customerAccount: 'A-2' };
+const BASE = 'crash.test/ledger';
+const T12 = '2026-11-21T12';
+const T13 = '2026-11-21T13';
+const IN_LEAD = Date.UTC(2026, 10, 21, 12, 59, 0); // the default lead for hours is 2 min
+
+function runChild(dataDir: string): Promise<{ signal: NodeJS.Signals | null; out: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', child, dataDir, String(IN_LEAD)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    const timer = setTimeout(() => p.kill('SIGKILL'), 120_000);
+    p.once('exit', (_code, signal) => (clearTimeout(timer), resolve({ signal, out })));
+  });
+}
+
+interface LinkJson { checkpoint: string; firstEntry?: string; firstEntryProof?: string[] }
+
+for (const restart of ['after the boundary', 'within the lead']) {
+  t.test(`kill -9 mid-preparation, restarted ${restart}: the staging is discarded and the rotation is consistent`, async (t) => {
+    const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 40, 0));
+    const dataDir = tempDir(t);
+    writeWhitelist(dataDir, [M1, M2]);
+    const config = { origin: BASE, rotation: { period: 'hour' as const }, checkpointIntervalMs: 3_600_000 };
+    const first = await startTestLedger(t, { dataDir, config, now: clock.now });
+    const m = await first.meter(M1);
+    await m.onboard(1n);
+    for (const seq of [1n, 2n]) t.match((await m.anchor(seq)).response, { ok: true });
+    t.match(await (await first.meter(M2)).register(), { ok: true });
+    await first.ledger.close();
+
+    const r = await runChild(dataDir);
+    t.equal(r.signal, 'SIGKILL', `the child was killed mid-preparation (${r.out.trim() || 'no output'})`);
+    const staging = join(dataDir, 'periods', `${T12}.carry.sqlite`);
+    t.ok(existsSync(staging), 'a half-prepared staging file was left behind');
+
+    clock.ms = restart === 'within the lead' ? Date.UTC(2026, 10, 21, 12, 59, 30) : Date.UTC(2026, 10, 21, 13, 0, 30);
+    const again = await startTestLedger(t, { dataDir, config, now: clock.now });
+    const m2 = await again.meter({ ...M1, identity: m.identity });
+    m2.session = m.session;
+    if (restart === 'within the lead') {
+      t.match((await m2.anchor(3n)).response, { ok: true }, 'still in 12:00: the meter anchors (and the preparation begins again)');
+      await sleep(200); // a few turns of the event loop: the preparation's batches
+      clock.ms = Date.UTC(2026, 10, 21, 13, 0, 30);
+    } else {
+      t.notOk(existsSync(staging), 'the staging file is deleted on start');
+    }
+    const vkey = parseVerifierKey(again.ledger.verifierKey);
+    const next = (await m2.anchor(4n)).response;
+    t.match(next, { ok: true }, 'the meter anchors in the new period without binding again');
+    const list = (await (await fetch(`${again.ledger.httpUrl}/periods`)).json()) as { current: string; periods: Array<{ period: string; closed: boolean }> };
+    t.equal(list.current, T13);
+    t.same(list.periods.map((p) => [p.period, p.closed]), [[T12, true], [T13, false]]);
+    t.notOk(existsSync(staging), 'no staging file after the rotation');
+    const links = await Promise.all([T12, T13].map(async (p) => (await (await fetch(`${again.ledger.httpUrl}/period/${p}/link`)).json()) as LinkJson));
+    const chain = verifyPeriodChain(links.map((l) => ({
+      checkpoint: l.checkpoint, ...(l.firstEntry ? { firstEntry: fromBase64(l.firstEntry), firstEntryProof: (l.firstEntryProof ?? []).map(fromBase64) } : {}),
+    })), { verifier: vkey, baseOrigin: BASE });
+    t.same(chain.map((p) => p.period), [T12, T13], 'the chain verifies');
+    const prev = decodePreviousLog(fromBase64(links[1]!.firstEntry!));
+    t.equal(prev.carried, 3n, 'two registrations and one binding carried');
+    t.equal(next.leafIndex, String(1n + prev.carried), 'entry 0 and each carried entry exactly once, then the anchor');
+  });
+}
