@@ -1,7 +1,8 @@
 // The leaves of every meter for a reconciliation run, in meter order. On SQLite with workers, each meter is
-// re-hashed from its stored values on one of N worker threads (rehash-worker.ts, each with its own read
+// re-hashed from its stored bytes on one of N worker threads (rehash-worker.ts, each with its own read
 // connection), a few meters ahead of the comparison; otherwise on the calling thread. Either way every
-// reading is re-encoded and re-hashed from its VALUES (rehash-core.ts): no hash is cached between runs.
+// reading is hashed again from its stored canonical encoding, which holds all its values (rehash-core.ts):
+// no hash is stored or cached between runs.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { HASH_LENGTH } from '@meterseal/protocol';
