@@ -12,18 +12,23 @@
 // kept per period log; the feeder state remembers which log a witness's size is of, and the first checkpoint of
 // a new period log goes with its link (entry 0 and its inclusion proof, the consistency proof in the closed log
 // from the witness's cosigned size to the final checkpoint: @meterseal/witness feeder-link.ts), every proof taken
-// from the log the submitted checkpoint is of, even when the ledger rotated meanwhile.
+// from the log the submitted checkpoint is of, even when the ledger rotated meanwhile. Before that link, each
+// witness is asked to cosign the closed log's final checkpoint (a plain c2sp request in the closed log), and its
+// cosignature is written into the closed period's file: receipts of anchors made after the last cosigned
+// checkpoint of a period then still reach the quorum against that period's final checkpoint.
+import Database from 'better-sqlite3';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { consistencyProof, inclusionProof, parseCheckpointText, parseNote } from '@meterseal/protocol';
 import { submitToWitness, type CheckpointSource, type FeederState, type PeriodLogSource } from '@meterseal/witness';
-import { quorumCheckpoint } from './cosignature-store.js';
+import { SqliteCosignatures, quorumCheckpoint } from './cosignature-store.js';
 import { describe } from './errors.js';
 import type { LedgerLog } from './log.js';
 import type { PeriodLogSet } from './period-set.js';
 import type { LedgerStore } from './store.js';
 
 /** A rotating ledger's period logs (period-set.ts): the current one and the closed ones, by origin. */
-export type PeriodLogs = Pick<PeriodLogSet, 'current' | 'closedStore' | 'periods'>;
+export type PeriodLogs = Pick<PeriodLogSet, 'closedStore' | 'periods'> & { current: Pick<PeriodLogSet['current'], 'origin' | 'path' | 'store'> };
 type LogStore = Pick<LedgerStore, 'getNode' | 'getEntry' | 'treeSize'>;
 
 export interface WitnessTarget {
@@ -46,6 +51,8 @@ interface Peer {
   inFlight?: Promise<void>;
   /** The checkpoint note last refused by this witness: not resubmitted until the log grows (or rotates). */
   refusedNote?: string;
+  /** The closed log whose final checkpoint was last submitted to this witness (attempted once). */
+  finalTried?: string;
 }
 
 /** Whether a submitToWitness error is the witness refusing the checkpoint (an alarm) rather than a failure. */
@@ -166,10 +173,50 @@ export class WitnessAttacher {
     return consistencyProof(s, from, to); // RFC 9162 §2.1.4.1
   }
 
+  /**
+   * When the witness's last cosigned log has been closed since, the closed log's final checkpoint, so that the
+   * witness cosigns it before the link to the new log (which then needs no consistency proof).
+   */
+  private closedFinal(p: Peer): { origin: string; period: string; note: string; size: bigint } | undefined {
+    const origin = p.state.origin;
+    if (!this.periods || origin === undefined || origin === this.periods.current.origin || p.state.witnessSize === undefined) return undefined;
+    const info = this.periods.periods().find((i) => i.origin === origin && i.closed);
+    if (!info?.finalCheckpoint || info.size <= p.state.witnessSize) return undefined;
+    return { origin, period: info.period, note: info.finalCheckpoint, size: info.size };
+  }
+
+  /** Asks the witness to cosign a closed log's final checkpoint and keeps the cosignature in that log's file. */
+  private async cosignFinal(p: Peer, f: { origin: string; period: string; note: string; size: bigint }): Promise<void> {
+    const r = await submitToWitness({
+      source: { latest: () => f.note, consistencyProof: (from, to) => this.proofIn(f.origin, from, to) },
+      witnessUrl: p.target.url, state: p.state, witnessVerifierKey: p.target.verifierKey, timeoutMs: this.timeoutMs,
+    });
+    if (r.size !== f.size) throw new Error(`the witness cosigned size ${r.size}, not the final size ${f.size} of ${f.origin}`);
+    // the closed file is opened read-only by the period set; its cosignatures table is written here, once per witness
+    const db = new Database(join(dirname(this.periods!.current.path), `${f.period}.sqlite`), { fileMustExist: true });
+    try {
+      db.pragma('busy_timeout = 5000');
+      new SqliteCosignatures(db).put({ size: f.size, witness: p.target.verifierKey, note: f.note, lines: r.cosignature, atMs: this.now() });
+    } finally {
+      db.close();
+    }
+    this.logger.info({ witness: p.target.url, origin: f.origin, size: f.size.toString() }, 'closed period\'s final checkpoint cosigned by witness');
+  }
+
   private async submit(p: Peer, size: bigint): Promise<void> {
     const { url, verifierKey } = p.target;
     let submitted = '';
     try {
+      const final = this.closedFinal(p);
+      if (final && p.finalTried !== final.origin) {
+        p.finalTried = final.origin; // once per closed log: the new log's link does not depend on it
+        try {
+          await this.cosignFinal(p, final);
+          this.counts.cosigned++;
+        } catch (err) {
+          this.logger.warn({ witness: url, origin: final.origin, err: describe(err) }, 'the closed period\'s final checkpoint was not cosigned; linking the new period from the cosigned size');
+        }
+      }
       const r = await submitToWitness({
         source: this.source((note) => (submitted = note)),
         witnessUrl: url,

@@ -82,10 +82,15 @@ t.test('after an hourly rotation the ledger\'s checkpoints are cosigned again an
   t.equal(rcp.origin, periodOrigin(BASE, T13), 'the receipt is against the new period\'s log');
   t.equal(countWitnesses(r4.anchorProof.checkpoint, [w]), 1, '… and reaches the quorum');
 
+  // seq 3 was anchored in 12:00, perhaps after its last cosigned checkpoint: the final checkpoint was cosigned too
+  const r3 = await receipt(ledger.httpUrl, M1.meterId, 3n);
+  const r3cp = openCheckpoint(r3.anchorProof.checkpoint, vkey, periodOrigin(BASE, T12));
+  t.equal(countWitnesses(r3.anchorProof.checkpoint, [w]), 1, 'a receipt of the closed period\'s last anchor reaches the quorum');
   t.same(witness.position(BASE), { origin: periodOrigin(BASE, T13), period: T13 }, 'the witness moved to 13:00');
   const periods = (await (await fetch(`${ledger.httpUrl}/periods`)).json()) as { periods: Array<{ period: string; size: string; finalCheckpoint?: string }> };
   const closed = periods.periods.find((p) => p.period === T12)!;
-  t.equal(witness.latest(periodOrigin(BASE, T12))?.note, closed.finalCheckpoint, 'through the link: it holds 12:00\'s final checkpoint');
+  t.equal(witness.latest(periodOrigin(BASE, T12))?.note, closed.finalCheckpoint, 'it holds 12:00\'s final checkpoint');
+  t.equal(r3cp.size.toString(), closed.size, '… against which the closed period\'s receipt is proven, cosigned');
   t.match(ledger.stats().witnesses, { refused: 0 }, 'no refusal, no alarm');
   t.same(witness.evidence(periodOrigin(BASE, T13)), []);
 
