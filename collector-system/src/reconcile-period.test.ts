@@ -7,12 +7,13 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import t from 'tap';
 import { startAirgap } from '@meterseal/airgap-controller';
-import { encodeReading, openCheckpoint, parseVerifierKey, readingHash } from '@meterseal/protocol';
+import { encodeReading, openCheckpoint, parseVerifierKey, readingHash, rootOfLeaves } from '@meterseal/protocol';
 import { ManualClock, startTestLedger, tempDir as ledgerDir, writeWhitelist } from '@meterseal/ledger-service/testing/harness';
 import type { FakeMeter } from '@meterseal/ledger-service/testing/fake-meter';
 import { tamperStoredReadings } from './insider.js';
 import { LedgerClient } from './ledger-client.js';
 import { reconcile } from './reconcile.js';
+import { prefixRoot } from './reconcile-period.js';
 import { MemoryPeriodCache } from './reconcile-period-cache.js';
 import { RunStore } from './runs.js';
 import { openSqliteStore, type SqliteCollectorStore } from './sqlite-store.js';
@@ -117,6 +118,7 @@ t.test('one reading of a closed period altered at rest, after a clean cached run
   t.same(report.periods!.map((p) => p.cached ?? false), [true, true, false], 'the ledger side came from the cache; the reading was re-hashed');
   t.same(report.counts, counts({ matched: 24, tampered: 1 }));
   t.match(report.items, [{ meterId: 'M-A', seq: '1', outcome: 'tampered', period: T12 }]);
+  t.same(runs.divergences(report.id), [{ meterId: 'M-A', seq: 1n, outcome: 'tampered', period: T12 }], 'the period is kept with the run');
   t.not(report.items[0]!.collectedHash, report.items[0]!.ledgerHash);
   t.equal(report.outcome, 'divergent');
 });
@@ -306,4 +308,10 @@ t.test('a witness state kept without a head (an older collector, or a store with
   await nextHour(w, 13, [['M-A', 4]]);
   const r = await run(w, { witness: { signer: witness.signer, store } });
   t.match(r.witness, { status: 'cosigned', period: T13, previousPeriod: T12 }, 'the chain was followed from the state of the previous period');
+});
+
+t.test('prefixRoot is RFC 9162 MTH of the first n leaves (protocol rootOfLeaves), null when one cannot be encoded', async (t) => {
+  const leaves = Array.from({ length: 70 }, (_, i) => ({ seq: BigInt(i), leafHash: readingHash(new Uint8Array([i])), readingHash: null }));
+  for (let n = 0; n <= 70; n++) t.same(prefixRoot(leaves, n), rootOfLeaves(leaves.map((l) => l.leafHash), 0, n), `n = ${n}`);
+  t.equal(prefixRoot([...leaves.slice(0, 5), { seq: 5n, leafHash: null, readingHash: null }], 6), null);
 });

@@ -60,6 +60,9 @@ export class RunStore implements WitnessStateStore {
       this.#db.pragma('synchronous = FULL');
       this.#db.pragma('busy_timeout = 5000');
       this.#db.exec(DDL);
+      // a rotating ledger's period of each divergence (added after the table: older databases get the column)
+      const columns = (this.#db.prepare('PRAGMA table_info(reconcile_divergences)').all() as Row[]).map((c) => c.name);
+      if (!columns.includes('period')) this.#db.exec('ALTER TABLE reconcile_divergences ADD COLUMN period TEXT');
     } catch (cause) {
       throw new CollectorError('STORE_FAILED', `cannot open the reconciliation runs in ${path}`, { cause });
     }
@@ -68,8 +71,8 @@ export class RunStore implements WitnessStateStore {
   /** The run and every divergence of its report, in one transaction. */
   saveRun(r: Report): void {
     const c = r.counts;
-    const ins = this.#db.prepare(`INSERT INTO reconcile_divergences (run_id, meter_id, seq, outcome, collected_hash, ledger_hash, detail, collected, delivered)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const ins = this.#db.prepare(`INSERT INTO reconcile_divergences (run_id, meter_id, seq, outcome, collected_hash, ledger_hash, detail, collected, delivered, period)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.#db.transaction(() => {
       this.#db.prepare(`INSERT INTO reconcile_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
         r.id, r.startedAt, r.finishedAt, r.outcome ?? 'divergent', r.checkpoint.origin, r.checkpoint.size, r.checkpoint.rootHex,
@@ -78,7 +81,7 @@ export class RunStore implements WitnessStateStore {
       );
       for (const it of r.items) {
         ins.run(r.id, it.meterId, seqKey(BigInt(it.seq)), it.outcome, it.collectedHash ?? null, it.ledgerHash ?? null, it.detail ?? null,
-          it.collected ? JSON.stringify(it.collected) : null, it.delivered ? JSON.stringify(it.delivered) : null);
+          it.collected ? JSON.stringify(it.collected) : null, it.delivered ? JSON.stringify(it.delivered) : null, it.period ?? null);
       }
       // explained gaps and adjusted readings are not divergences: kept apart, each item as its JSON
       const note = this.#db.prepare('INSERT INTO reconcile_annotations (run_id, meter_id, seq, outcome, item) VALUES (?, ?, ?, ?, ?)');
@@ -92,9 +95,10 @@ export class RunStore implements WitnessStateStore {
       .map((x) => ({ id: x.id as string, startedAt: x.started_at as string, outcome: x.outcome as string, checkpointSize: x.checkpoint_size as string, divergences: Number(x.n), witnessStatus: (x.witness_status as string | null) ?? null }));
   }
 
-  divergences(runId: string): { meterId: string; seq: bigint; outcome: string }[] {
-    return (this.#db.prepare('SELECT meter_id, seq, outcome FROM reconcile_divergences WHERE run_id = ? ORDER BY meter_id, seq').all(runId) as Row[])
-      .map((x) => ({ meterId: x.meter_id as string, seq: BigInt(x.seq as string), outcome: x.outcome as string }));
+  /** A run's divergences; `period` for a rotating ledger's (the log that anchors it, or the current one for unanchored). */
+  divergences(runId: string): { meterId: string; seq: bigint; outcome: string; period?: string }[] {
+    return (this.#db.prepare('SELECT meter_id, seq, outcome, period FROM reconcile_divergences WHERE run_id = ? ORDER BY meter_id, seq').all(runId) as Row[])
+      .map((x) => ({ meterId: x.meter_id as string, seq: BigInt(x.seq as string), outcome: x.outcome as string, ...(x.period === null ? {} : { period: x.period as string }) }));
   }
 
   /** A run's explained gaps and adjusted readings, ordered by meter, seq. */
