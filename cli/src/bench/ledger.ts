@@ -137,6 +137,11 @@ export const ledgerBench: Benchmark = {
           // CPU per anchor while publishing (ledger-cpu.ts), with the one-core cost of a verify from the ceiling
           cpuUsPerAnchor: Math.round(cpu.processUsPerAnchor), ...(cpu.mainThreadUsPerAnchor === undefined ? {} : { mainThreadUsPerAnchor: Math.round(cpu.mainThreadUsPerAnchor) }),
           verifyUsPerCore: Math.round((1e6 * ceiling.workers) / ceiling.perSec),
+          // the CPU-time bound on the ratio: rate ≤ cores / cpuUsPerAnchor and ceiling = cores / verify CPU, so
+          // ratio ≤ verifyCpuUs / cpuUsPerAnchor however the threads overlap (docs/performance.md §ledger)
+          ...(ceiling.cpuUsPerVerify !== undefined
+            ? { verifyCpuUs: Math.round(ceiling.cpuUsPerVerify), cpuBoundRatio: Math.round((ceiling.cpuUsPerVerify / cpu.processUsPerAnchor) * 1000) / 1000 }
+            : {}),
         },
         figures: [
           compare(
