@@ -7,13 +7,13 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import t from 'tap';
 import { startAirgap } from '@meterseal/airgap-controller';
-import { encodeReading, openCheckpoint, parseVerifierKey, readingHash, rootOfLeaves } from '@meterseal/protocol';
+import { encodeReading, meterLeafHash, openCheckpoint, parseVerifierKey, readingHash, rootOfLeaves } from '@meterseal/protocol';
 import { ManualClock, startTestLedger, tempDir as ledgerDir, writeWhitelist } from '@meterseal/ledger-service/testing/harness';
 import type { FakeMeter } from '@meterseal/ledger-service/testing/fake-meter';
 import { tamperStoredReadings } from './insider.js';
 import { LedgerClient } from './ledger-client.js';
 import { reconcile } from './reconcile.js';
-import { prefixRoot } from './reconcile-period.js';
+import { comparePeriods, prefixRoot } from './reconcile-period.js';
 import { MemoryPeriodCache } from './reconcile-period-cache.js';
 import { RunStore } from './runs.js';
 import { openSqliteStore, type SqliteCollectorStore } from './sqlite-store.js';
@@ -314,4 +314,44 @@ t.test('prefixRoot is RFC 9162 MTH of the first n leaves (protocol rootOfLeaves)
   const leaves = Array.from({ length: 70 }, (_, i) => ({ seq: BigInt(i), leafHash: readingHash(new Uint8Array([i])), readingHash: null }));
   for (let n = 0; n <= 70; n++) t.same(prefixRoot(leaves, n), rootOfLeaves(leaves.map((l) => l.leafHash), 0, n), `n = ${n}`);
   t.equal(prefixRoot([...leaves.slice(0, 5), { seq: 5n, leafHash: null, readingHash: null }], 6), null);
+});
+
+t.test('a reading resent after the boundary (deduplicated to the closed period, or anchored twice) is matched, never missing', async (t) => {
+  const w = await rotWorld(t, [{ 'M-A': range(1, 4) }]);
+  const m = w.meters.get('M-A')!;
+  const reading = makeReading('M-A', 5n);
+  const bytes = encodeReading(reading);
+  await m.anchor(5n, readingHash(bytes));
+  await w.store.insertReadings([{ reading, bytes, keyId: m.session!.keyId, signature: new Uint8Array(64), receivedAt: AT }]);
+  w.clock.ms = Date.UTC(2026, 10, 21, 13, 0, 5);
+  const again = (await m.anchor(5n, readingHash(bytes))).response; // the agent did not see the ack: the same reading again, in 13:00
+  await w.reading('M-A', 6n);
+  await w.checkpointNow();
+  const report = await run(w);
+  t.same(report.counts, counts({ matched: 6 }));
+  t.same(report.items, []);
+  t.match(report.chain, { status: 'verified', periods: [T12, T13] });
+  const inT13 = (await (await fetch(`${w.url}/period/${T13}/v1/anchors?meter=M-A&from=0&to=10`)).json()) as { anchors: Array<{ seq: string }> };
+  t.comment(`resend answered ${JSON.stringify(again).slice(0, 120)}; seqs anchored in 13:00: ${inT13.anchors.map((a) => a.seq).join(',')}`);
+});
+
+t.test('comparePeriods: a seq anchored in two periods with the same leaf is one match; with another leaf, tampered in the later period', async (t) => {
+  const anchor = (seq: number, fill = seq) => ({ meterId: 'M-X', seq: BigInt(seq), keyId: new Uint8Array(8), readingHash: new Uint8Array(32).fill(fill) });
+  const mine = [1, 2, 3, 4].map((s) => ({ seq: BigInt(s), leafHash: meterLeafHash(anchor(s)), readingHash: null }));
+  const logOf = (period: string, anchors: ReturnType<typeof anchor>[]) => {
+    const leaf = { meterId: 'M-X', treeSize: BigInt(anchors.length), treeRoot: rootOfLeaves(anchors.map(meterLeafHash)), keyEventsSize: 0n, keyEventsRoot: new Uint8Array(32) };
+    return { period, origin: `${BASE}/${period}`, closed: period !== T13, checkpoint: {} as never, leaves: new Map([['M-X', leaf]]), cached: false, anchors };
+  };
+  for (const [name, second, expected] of [
+    ['same leaf', [anchor(3), anchor(4)], []],
+    ['another leaf', [anchor(3, 99), anchor(4)], [{ kind: 'tampered', seq: 3n, period: T13 }]],
+  ] as const) {
+    const logs = [logOf(T12, [anchor(1), anchor(2), anchor(3)]), logOf(T13, [...second])];
+    const asked: string[] = [];
+    const client = { meterNode: async (_m: string, _size: bigint, _s: bigint, _e: bigint, period?: string) => (asked.push(period!), { leaves: logs.find((l) => l.period === period)!.anchors }) } as unknown as LedgerClient;
+    const r = await comparePeriods('M-X', mine, logs, client);
+    t.same(r.verdicts.filter((v) => v.kind !== 'matched').map((v) => ({ kind: v.kind, seq: v.seq, period: v.period })), expected, name);
+    t.equal(r.matchedInBulk + r.verdicts.filter((v) => v.kind === 'matched').length, 4, `${name}: each stored reading matched once (seq 3 in 12:00)`);
+    t.same(asked, [T13], `${name}: 12:00 matched by its prefix root, 13:00 walked`);
+  }
 });
