@@ -99,6 +99,27 @@ t.test('a reading anchored in a closed period, resent after the boundary: same l
   t.same(tracker.stats(), { held: 0, fulfilled: 1, brokenPromises: 0, badPromises: 0 }, 'the receipt from the closed period fulfils it');
 });
 
+t.test('a closed seq signed with a key the new log did not carry: judged by the closed period\'s binding, a CONFLICT', async (t) => {
+  const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 50, 0));
+  const dataDir = tempDir(t);
+  writeWhitelist(dataDir, [M1]);
+  const config = { origin: BASE, rotation: { period: 'hour' as const }, checkpointIntervalMs: 3_600_000 };
+  const { meter } = await startTestLedger(t, { dataDir, config, now: clock.now });
+  const m = await meter(M1);
+  await m.onboard(1n);
+  const r1 = signedReading(m, 1n, 100n);
+  const first = (await m.anchor(1n, undefined, r1.anchor)).response;
+  const k1 = m.session!;
+  t.match(await m.authenticate(), { ok: true });
+  t.match(await m.bind(5n), { ok: true }, 'a second key in the same period: only it is carried');
+  clock.ms = Date.UTC(2026, 10, 21, 13, 0, 10);
+  t.match((await m.anchor(5n)).response, { ok: true }, 'the new period (rotated)');
+  m.session = k1;
+  const other = signedReading(m, 1n, 555n);
+  t.match((await m.anchor(1n, undefined, other.anchor)).response, { ok: false, error: { code: 'CONFLICT', message: new RegExp(`leaf ${first.leafIndex} of the closed period ${T12}`) } });
+  t.match((await m.anchor(1n, undefined, r1.anchor)).response, { ok: true, duplicate: true, leafIndex: first.leafIndex, period: T12 }, 'the original is a duplicate');
+});
+
 t.test('new readings after a rotation cost no closed-period lookup beyond one bound per meter', async (t) => {
   const { PeriodLogSet } = await import('./period-set.js');
   const { RotatingLog, RotatingStore } = await import('./period-store.js');

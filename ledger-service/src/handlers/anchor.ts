@@ -62,7 +62,7 @@ export interface PreparedAnchor extends ParsedAnchor {
   /** True when `committed` holds exactly these bytes: a duplicate, no signature check needed. */
   committedSame?: boolean;
   /** When `committed` is a closed period's row: that period and its log origin ("<origin>/<period>"). */
-  committedIn?: { period: string; origin: string };
+  committedIn?: { period: string; origin: string; store: Pick<LedgerDeps['store'], 'getBinding' | 'nextBinding'> };
 }
 
 /** Per-group memo of the state reads that many anchors of one meter share. */
@@ -111,7 +111,13 @@ export function prepareAnchor(p: ParsedAnchor, deps: LedgerDeps, memo: PrepareMe
   out.meterRefusal = memo.revoked(a.meterId);
   if (out.meterRefusal) return out;
   if (findCommitted(out, deps)) return out;
-  const { binding, next } = memo.binding(a.meterId, a.keyId);
+  // a different anchor for a seq of a closed period is judged by that period's bindings (the current log carries
+  // only the latest one): signed by the key that covered the seq there, it is a CONFLICT, not NO_SESSION_KEY
+  const closedStore = out.committedIn?.store;
+  const closedBinding = closedStore?.getBinding(a.meterId, a.keyId);
+  const { binding, next } = closedStore
+    ? { binding: closedBinding, next: closedBinding && closedStore.nextBinding(a.meterId, closedBinding) }
+    : memo.binding(a.meterId, a.keyId);
   if (!binding) {
     out.keyRefusal = new Rejection('NO_SESSION_KEY', `no session key with key id ${toHex(a.keyId)} is bound for meter ${a.meterId}`);
   } else if (a.seq < binding.firstSeq || (next && a.seq >= next.firstSeq)) {
@@ -144,7 +150,7 @@ export function findCommitted(p: PreparedAnchor, deps: Pick<LedgerDeps, 'store' 
   if (closed) {
     p.committed = closed.row;
     p.committedSame = closed.entry !== undefined && bytesEqual(closed.entry, p.signed);
-    p.committedIn = { period: closed.period, origin: closed.origin };
+    p.committedIn = { period: closed.period, origin: closed.origin, store: closed.store };
     return p.committedSame;
   }
   return false;
