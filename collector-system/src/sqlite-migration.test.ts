@@ -13,43 +13,13 @@ import { migrate } from './sqlite-migration.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { SCHEMA_VERSION, seqKey } from './sqlite-schema.js';
 import { makeReading } from './testing/fixtures.js';
-
-// The schema-1 readings table exactly as the collector created it before reading v2.
-const SCHEMA_1_READINGS = `
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-CREATE TABLE readings (
-  meter_id TEXT NOT NULL,
-  seq TEXT NOT NULL CHECK (length(seq) = 20 AND seq NOT GLOB '*[^0-9]*'),
-  meter_time_ms INTEGER,
-  agent_time_ms INTEGER NOT NULL,
-  clock_sync INTEGER NOT NULL,
-  status INTEGER NOT NULL,
-  salt BLOB NOT NULL,
-  key_id BLOB NOT NULL,
-  signature BLOB NOT NULL,
-  received_at TEXT NOT NULL,
-  UNIQUE (meter_id, seq)
-) STRICT;
-CREATE TABLE registers (
-  meter_id TEXT NOT NULL,
-  seq TEXT NOT NULL,
-  idx INTEGER NOT NULL,
-  obis TEXT NOT NULL,
-  value TEXT NOT NULL,
-  scaler INTEGER NOT NULL,
-  unit TEXT NOT NULL,
-  raw BLOB NOT NULL,
-  PRIMARY KEY (meter_id, seq, idx),
-  FOREIGN KEY (meter_id, seq) REFERENCES readings (meter_id, seq) ON DELETE CASCADE
-) STRICT;
-INSERT INTO meta (key, value) VALUES ('schema_version', '1');
-`;
+import { SCHEMA_1_DDL, writeSchema2 } from './testing/legacy-layout.js';
 
 t.test('a schema-1 database migrates to the current schema and its v1 readings become the v1 bytes the meter signed', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'collector-migrate-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const old = new Database(join(dir, 'collector.sqlite'));
-  old.exec(SCHEMA_1_READINGS);
+  old.exec(SCHEMA_1_DDL);
   const v1: Reading = { ...makeReading('M-old', 3n), version: 1 }; // odd fixture: no v2 fields
   const v1Bytes = encodeReading(v1);
   old.prepare(`INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
@@ -78,28 +48,9 @@ t.test('a schema-1 database migrates to the current schema and its v1 readings b
   await again.close();
 });
 
-// Schema 2 exactly as the collector created it (reading v2 columns last, as a migrated schema-1 database had them).
-const SCHEMA_2 = SCHEMA_1_READINGS.replace("received_at TEXT NOT NULL,\n  UNIQUE", `received_at TEXT NOT NULL,
-  record_version INTEGER NOT NULL DEFAULT 1 CHECK (record_version IN (1, 2)),
-  meter_identity TEXT,
-  meter_clock_deviation_min INTEGER,
-  meter_clock_status INTEGER,
-  UNIQUE`).replace("'schema_version', '1'", "'schema_version', '2'");
-
 /** Writes `readings` the way the schema-2 collector did: a row of values, a row per register. */
-function writeSchema2(path: string, readings: Reading[]): void {
-  const old = new Database(path);
-  old.exec(SCHEMA_2);
-  const row = old.prepare(`INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const reg = old.prepare(`INSERT INTO registers VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
-  old.transaction(() => {
-    for (const r of readings) {
-      row.run(r.meterId, seqKey(r.seq), r.meterTimeMs, r.agentTimeMs, r.clockSync, r.status, Buffer.from(r.salt), Buffer.alloc(8, 7), Buffer.alloc(64, 9),
-        '2026-11-21T12:00:00.000Z', r.version === 1 ? 1 : 2, r.meterIdentity, r.meterClockDeviationMin, r.meterClockStatus);
-      r.registers.forEach((g, idx) => reg.run(r.meterId, seqKey(r.seq), idx, g.obis, g.value.toString(), g.scaler, g.unit, Buffer.from(g.raw)));
-    }
-  })();
-  old.close();
+function writeOld(path: string, readings: Reading[]): void {
+  writeSchema2(path, readings.map((reading) => ({ reading, keyId: new Uint8Array(8).fill(7), signature: new Uint8Array(64).fill(9), receivedAt: '2026-11-21T12:00:00.000Z' })));
 }
 
 t.test('a schema-2 database: every reading becomes one row of its canonical bytes; a row edited beyond encoding is kept as evidence', async (t) => {
@@ -109,7 +60,7 @@ t.test('a schema-2 database: every reading becomes one row of its canonical byte
   const readings: Reading[] = [];
   for (const m of ['M-a', 'M-b', 'M-c']) for (let s = 1n; s <= 7n; s++) readings.push(makeReading(m, s)); // odd: no v2 fields, even: all of them
   readings.push({ ...makeReading('M-a', 9n), version: 1 });
-  writeSchema2(path, readings);
+  writeOld(path, readings);
   const raw = new Database(path);
   raw.prepare(`UPDATE registers SET unit = 'parsec' WHERE meter_id = 'M-b' AND seq = ? AND idx = 1`).run(seqKey(4n)); // edited at rest, long ago
   raw.close();
@@ -149,7 +100,7 @@ t.test('a migration killed part way leaves the old database or the new one, neve
   const path = join(dir, 'collector.sqlite');
   const readings: Reading[] = [];
   for (let m = 0; m < 20; m++) for (let s = 1n; s <= 1000n; s++) readings.push(makeReading(`K-${m}`, s));
-  writeSchema2(path, readings);
+  writeOld(path, readings);
   // kill once the migration has written to the WAL (part way), then once after it finished; the next open completes it
   for (const [round, when] of (['writing', 'writing', 'done'] as const).entries()) {
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', `import('${new URL('./sqlite-store.ts', import.meta.url).href}').then((m) => { process.stdout.write('open\\n'); m.openSqliteStore(${JSON.stringify(dir)}); process.stdout.write('done\\n'); setInterval(() => {}, 1000); })`], { stdio: ['ignore', 'pipe', 'inherit'] });

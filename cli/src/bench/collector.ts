@@ -3,7 +3,8 @@
 //     signature checks), then the same readings again: every one must come back "duplicate" and the store
 //     must hold no new row (idempotent on (meter, seq)). The store keeps ONE row per reading: its canonical
 //     bytes and the columns it is found by (collector-system/src/sqlite-schema.ts). Reference: plain SQLite
-//     inserts of the same rows into the same schema in one transaction (no duplicate check, no outcome).
+//     inserts of the same rows into the same schema in one transaction (no duplicate check, no outcome), and
+//     the same readings as plain inserts into the schema-2 layout (1 + 8 register rows each): before/after.
 //   - the full intake path without MQTT: key announcements first, then every Delivery decoded, its key looked
 //     up, its signature verified natively, and stored through the Batcher, answered. Reference: native
 //     Ed25519 verification alone of the same signed anchors on one core (the path's ceiling on one thread).
@@ -13,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openSqliteStore, type NewReading } from '@meterseal/collector-system';
-import { benchIntake, rawSqliteInsert, type ResponseBody } from '@meterseal/collector-system/testing/bench';
+import { benchIntake, rawLegacyInsert, rawSqliteInsert, type ResponseBody } from '@meterseal/collector-system/testing/bench';
 import { makeLedgerKey, makeMeter, type TestMeter } from '@meterseal/collector-system/testing/fixtures';
 import {
   anchorBytesOfReading, bytesEqual, encodeDelivery, encodeReading, nativePublicKey, signRecord, signingMessage, verifyNative,
@@ -103,6 +104,9 @@ export const collectorBench: Benchmark = {
       progress('collector: the same rows as plain SQLite inserts in one transaction (reference)');
       const { rows: rawRows, seconds: rawSeconds } = rawSqliteInsert(join(dir, 'raw.sqlite'), p.items);
       if (rawRows !== n) throw new Error(`raw insert stored ${rawRows} rows`);
+      progress('collector: the same readings as plain SQLite inserts into the schema-2 layout, 9 rows each (before/after reference)');
+      const { rows: legacyRows, seconds: legacySeconds } = rawLegacyInsert(join(dir, 'legacy.sqlite'), p.items);
+      if (legacyRows !== n) throw new Error(`legacy raw insert stored ${legacyRows} readings`);
 
       progress('collector: the full intake (decode, key lookup, native verify, batched store)');
       const full = openSqliteStore(join(dir, 'full'));
@@ -141,6 +145,7 @@ export const collectorBench: Benchmark = {
           storeReadingsPerCpuSecond: Math.round(n / storeCpuSeconds),
           duplicateSeconds: Number(dupSeconds.toFixed(2)),
           rawSeconds: Number(rawSeconds.toFixed(2)),
+          legacyLayoutRawSeconds: Number(legacySeconds.toFixed(2)),
           fullSeconds: Number(fullSeconds.toFixed(2)),
           newRowsOnReingest: after.readings - before,
         },
@@ -149,6 +154,10 @@ export const collectorBench: Benchmark = {
             { metric: 'verified readings into the store (batches of 512)', value: n / storeSeconds, unit: 'readings/s' },
             { metric: 'plain SQLite inserts, same rows, one transaction', value: n / rawSeconds, unit: 'readings/s' },
             'value ≥ 20,000 readings/s',
+          ),
+          compare(
+            { metric: 'verified readings into the store (batches of 512)', value: n / storeSeconds, unit: 'readings/s' },
+            { metric: 'plain SQLite inserts into the schema-2 layout (1 + 8 register rows per reading), one transaction', value: n / legacySeconds, unit: 'readings/s' },
           ),
           compare(
             { metric: 're-ingest of the same readings (all duplicates, no new row)', value: n / dupSeconds, unit: 'readings/s' },

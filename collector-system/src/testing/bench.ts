@@ -10,6 +10,7 @@ import { migrate } from '../sqlite-migration.js';
 import { StatsCounter } from '../stats.js';
 import type { CollectorStore, NewReading } from '../store.js';
 import { silentLog } from './harness.js';
+import { SCHEMA_2_DDL, insertSchema2 } from './legacy-layout.js';
 
 export type { ReplyTo, ResponseBody };
 
@@ -44,6 +45,26 @@ export function rawSqliteInsert(path: string, items: readonly NewReading[]): { r
     db.transaction(() => {
       for (const it of items) reading.run(it.reading.meterId, seqKey(it.reading.seq), buf(it.keyId), buf(it.signature), it.receivedAt, buf(it.bytes));
     })();
+    const seconds = (performance.now() - t0) / 1000;
+    return { seconds, rows: Number((db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n) };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The before/after reference: the same readings as plain SQLite inserts into the schema-2 layout (a row of
+ * values and 8 register rows per reading, testing/legacy-layout.ts), same pragmas, ONE transaction.
+ */
+export function rawLegacyInsert(path: string, items: readonly NewReading[]): { rows: number; seconds: number } {
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.exec(SCHEMA_2_DDL);
+    const t0 = performance.now();
+    db.transaction(() => insertSchema2(db, items))();
     const seconds = (performance.now() - t0) / 1000;
     return { seconds, rows: Number((db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n) };
   } finally {
