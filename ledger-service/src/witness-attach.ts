@@ -20,7 +20,7 @@ import Database from 'better-sqlite3';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { consistencyProof, inclusionProof, parseCheckpointText, parseNote } from '@meterseal/protocol';
-import { submitToWitness, type CheckpointSource, type FeederState, type PeriodLogSource } from '@meterseal/witness';
+import { probeWitness, submitToWitness, type CheckpointSource, type FeedResult, type FeederState, type PeriodLogSource } from '@meterseal/witness';
 import { SqliteCosignatures, quorumCheckpoint } from './cosignature-store.js';
 import { describe } from './errors.js';
 import type { LedgerLog } from './log.js';
@@ -203,10 +203,34 @@ export class WitnessAttacher {
     this.logger.info({ witness: p.target.url, origin: f.origin, size: f.size.toString() }, 'closed period\'s final checkpoint cosigned by witness');
   }
 
-  private async submit(p: Peer, size: bigint): Promise<void> {
+  /**
+   * A rotating ledger's attacher without memory of a witness (started, or restarted after a rotation): asks
+   * where the witness stands with a plain request, so that a closed log it cosigned last gets its final
+   * checkpoint cosigned before the link. Returns the cosignature when the plain request was cosigned (first use).
+   */
+  private async probe(p: Peer): Promise<{ r: FeedResult; note: string } | undefined> {
+    const note = this.log.latestCheckpoint().note;
+    const probe = await probeWitness({ witnessUrl: p.target.url, note, witnessVerifierKey: p.target.verifierKey, timeoutMs: this.timeoutMs });
+    if (probe.status === 'cosigned') {
+      p.state.origin = parseCheckpointText(parseNote(note).text).origin;
+      p.state.witnessSize = probe.result.size;
+      return { r: probe.result, note };
+    }
+    p.state.origin = probe.status === 'known' ? parseCheckpointText(parseNote(note).text).origin : probe.head.origin;
+    p.state.witnessSize = probe.status === 'known' ? probe.size : probe.head.size;
+    return undefined;
+  }
+
+  private async submit(p: Peer, _size: bigint): Promise<void> {
     const { url, verifierKey } = p.target;
     let submitted = '';
     try {
+      const probed = this.periods && p.state.origin === undefined ? await this.probe(p) : undefined;
+      if (probed) {
+        submitted = probed.note;
+        this.accept(p, probed.r, probed.note);
+        return;
+      }
       const final = this.closedFinal(p);
       if (final && p.finalTried !== final.origin) {
         p.finalTried = final.origin; // once per closed log: the new log's link does not depend on it
@@ -224,13 +248,7 @@ export class WitnessAttacher {
         witnessVerifierKey: verifierKey, // the feeder verifies the cosignature before returning it
         timeoutMs: this.timeoutMs,
       });
-      if (this.closed) return;
-      const note = submitted && parseCheckpointText(parseNote(submitted).text).size === r.size ? submitted : undefined;
-      if (note === undefined) throw new Error(`the witness cosigned size ${r.size}, not the submitted checkpoint`);
-      this.store.putCosignature({ size: r.size, witness: verifierKey, note, lines: r.cosignature, atMs: this.now() });
-      this.counts.cosigned++;
-      p.refusedNote = undefined;
-      this.logger.debug({ witness: url, size: r.size.toString() }, 'checkpoint cosigned by witness');
+      this.accept(p, r, submitted);
     } catch (err) {
       if (isRefusal(err)) {
         this.counts.refused++;
@@ -241,5 +259,16 @@ export class WitnessAttacher {
         this.logger.warn({ witness: url, err: describe(err) }, 'witness submission failed');
       }
     }
+  }
+
+  /** Keeps a verified cosignature of the submitted note (in the current period's store). */
+  private accept(p: Peer, r: FeedResult, submitted: string): void {
+    if (this.closed) return;
+    const note = submitted && parseCheckpointText(parseNote(submitted).text).size === r.size ? submitted : undefined;
+    if (note === undefined) throw new Error(`the witness cosigned size ${r.size}, not the submitted checkpoint`);
+    this.store.putCosignature({ size: r.size, witness: p.target.verifierKey, note, lines: r.cosignature, atMs: this.now() });
+    this.counts.cosigned++;
+    p.refusedNote = undefined;
+    this.logger.debug({ witness: p.target.url, size: r.size.toString() }, 'checkpoint cosigned by witness');
   }
 }

@@ -129,3 +129,40 @@ t.test('feedWitness over the ledger\'s read API follows a rotation (GET /period/
   const again = await feedWitness({ ledgerUrl: ledger.httpUrl, witnessUrl: witness.url, state: {} });
   t.equal(again.size, next.size, 'a feeder without state (meterseal witness feed) also gets the cosignature');
 });
+
+t.test('a ledger restarted across a boundary asks the witness where it stands, has the final checkpoint cosigned, then links', async (t) => {
+  const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 40, 0));
+  const dataDir = tempDir(t);
+  writeWhitelist(dataDir, [M1]);
+  const ledgerVkey = loadOrCreateKeys(dataDir, BASE).verifierKey;
+  const witness = await startWitness(
+    { dataDir: tempDir(t, 'meterseal-witness-'), name: 'witness.test/restart', http: { port: 0 }, logs: [{ origin: BASE, verifierKey: ledgerVkey, rotates: true }] },
+    { log: pino({ level: 'silent' }) },
+  );
+  t.teardown(() => witness.close());
+  const config = {
+    origin: BASE, rotation: { period: 'hour' as const }, checkpointIntervalMs: 20,
+    witnesses: [{ url: witness.url, verifierKey: witness.verifierKey }], witnessQuorum: 1,
+  };
+  const first = await startTestLedger(t, { dataDir, config, now: clock.now });
+  const m = await first.meter(M1);
+  await m.onboard(1n);
+  t.match((await m.anchor(1n)).response, { ok: true });
+  await cosigned(first.ledger.httpUrl, periodOrigin(BASE, T12), BigInt(first.ledger.stats().treeSize));
+  t.match((await m.anchor(2n)).response, { ok: true });
+  await m.close();
+  await first.ledger.close(); // its last checkpoint (closing tick) is made after the attacher stopped
+
+  clock.ms = Date.UTC(2026, 10, 21, 13, 20, 0); // down across the boundary: the ledger rotates as it starts
+  const again = await startTestLedger(t, { dataDir, config, now: clock.now });
+  const w = parseCosignatureVerifierKey(witness.verifierKey);
+  const after = await cosigned(again.ledger.httpUrl, periodOrigin(BASE, T13), 1n);
+  t.equal(countWitnesses(after, [w]), 1, 'the new period is cosigned after the restart');
+  const periods = (await (await fetch(`${again.ledger.httpUrl}/periods`)).json()) as { periods: Array<{ period: string; size: string }> };
+  const r2 = await receipt(again.ledger.httpUrl, M1.meterId, 2n);
+  const vkey = parseVerifierKey(again.ledger.verifierKey);
+  t.equal(openCheckpoint(r2.anchorProof.checkpoint, vkey, periodOrigin(BASE, T12)).size.toString(), periods.periods[0]!.size, 'the receipt of 12:00\'s last anchor is against its final checkpoint…');
+  t.equal(countWitnesses(r2.anchorProof.checkpoint, [w]), 1, '… cosigned by the witness after the restart');
+  t.same(witness.position(BASE), { origin: periodOrigin(BASE, T13), period: T13 });
+  t.match(again.ledger.stats().witnesses, { refused: 0 });
+});

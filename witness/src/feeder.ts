@@ -118,6 +118,49 @@ export interface SubmitOptions extends Omit<FeedOptions, 'ledgerUrl'> {
   source: CheckpointSource;
 }
 
+/** What a plain `old 0` request (no proof, no link) learns about a witness: see probeWitness. */
+export type WitnessProbe =
+  | { status: 'cosigned'; result: FeedResult } // it had nothing of this ledger: the checkpoint is cosigned (first use)
+  | { status: 'known'; size: bigint } // it holds this log at `size` (c2sp 409 size answer)
+  | { status: 'elsewhere'; head: WitnessHead }; // rotating ledger: it cosigned another log last (409 witness-head)
+
+/**
+ * Asks a witness where it stands for the log of `note` without moving it to a new period (a plain request
+ * carries no link): for a submitter that lost its FeederState, e.g. a ledger restarted after a rotation.
+ */
+export async function probeWitness(o: { witnessUrl: string; note: string; witnessVerifierKey?: string; timeoutMs?: number }): Promise<WitnessProbe> {
+  let checkpoint: Checkpoint;
+  try {
+    checkpoint = parseCheckpointText(parseNote(o.note).text);
+  } catch (cause) {
+    throw new WitnessError('FEED_FAILED', `not a signed checkpoint: ${describe(cause)}`, { cause });
+  }
+  let res: Response;
+  try {
+    res = await fetch(`${o.witnessUrl}/add-checkpoint`, { method: 'POST', body: formatAddCheckpointRequest(0n, [], o.note), signal: AbortSignal.timeout(o.timeoutMs ?? 10_000) });
+  } catch (cause) {
+    throw new WitnessError('FEED_FAILED', `POST ${o.witnessUrl}/add-checkpoint: ${describe(cause)}`, { cause });
+  }
+  const text = await readText(res, 'add-checkpoint');
+  const type = res.headers.get('content-type') ?? '';
+  if (res.status === 200) {
+    const cosignedNote = o.note + text;
+    if (o.witnessVerifierKey !== undefined) {
+      try {
+        verifyCosignature(cosignedNote, parseCosignatureVerifierKey(o.witnessVerifierKey));
+      } catch (cause) {
+        throw new WitnessError('FEED_FAILED', `add-checkpoint: no valid cosignature: ${describe(cause)}`, { cause });
+      }
+    }
+    return { status: 'cosigned', result: { cosignature: text, checkpoint: o.note, cosignedNote, size: checkpoint.size } };
+  }
+  const sizeText = /^(0|[1-9][0-9]{0,19})\n$/.exec(text);
+  if (res.status === 409 && type.startsWith(TLOG_SIZE_MEDIA_TYPE) && sizeText) return { status: 'known', size: BigInt(sizeText[1]!) };
+  const headText = /^(0|[1-9][0-9]{0,19}) ([^\n]{1,255})\n$/.exec(text);
+  if (res.status === 409 && type.startsWith(WITNESS_HEAD_MEDIA_TYPE) && headText) return { status: 'elsewhere', head: { origin: headText[2]!, size: BigInt(headText[1]!) } };
+  throw new WitnessError('WITNESS_REFUSED', `add-checkpoint: HTTP ${res.status}: ${text.trim().slice(0, 300)}`);
+}
+
 /** Feeds the ledger's latest checkpoint (through its HTTP read API) to one witness; returns the cosignature. */
 export async function feedWitness(o: FeedOptions): Promise<FeedResult> {
   return submitToWitness({ ...o, source: ledgerHttpSource(o.ledgerUrl, o.timeoutMs) });

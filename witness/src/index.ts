@@ -15,5 +15,5 @@ export { buildPeriodLink, ledgerHttpPeriods, type PeriodLogSource, type WitnessH
 export { SqliteWitnessStore, DB_FILE, MAX_EVIDENCE_PER_ORIGIN } from './sqlite-store.js';
 export { loadOrCreateWitnessKey, KEY_FILE, VKEY_FILE, type WitnessKey } from './keys.js';
 export {
-  feedWitness, submitToWitness, ledgerHttpSource, type CheckpointSource, type FeedOptions, type FeedResult, type FeederState, type SubmitOptions,
+  feedWitness, submitToWitness, probeWitness, ledgerHttpSource, type WitnessProbe, type CheckpointSource, type FeedOptions, type FeedResult, type FeederState, type SubmitOptions,
 } from './feeder.js';
