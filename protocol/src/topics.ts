@@ -84,5 +84,10 @@ export const RegisterResponse = z.object({
   tlsCertificate: z.string().max(8192).optional(),
   tlsCaCertificate: z.string().max(8192).optional(),
 });
-export const AnchorAck = z.object({ ok: z.literal(true), seq: z.string(), leafIndex: z.string(), duplicate: z.boolean() });
+export const AnchorAck = z.object({
+  ok: z.literal(true), seq: z.string(), leafIndex: z.string(), duplicate: z.boolean(),
+  /** A duplicate of an anchor in a closed period log (docs/protocol.md §10.4): that period and its log origin. */
+  period: z.string().max(32).optional(),
+  logOrigin: z.string().max(256).optional(),
+});
 export const DeliveryAck = z.object({ ok: z.literal(true), seq: z.string(), duplicate: z.boolean() });

@@ -88,6 +88,7 @@ export function registerServices(program: Command): void {
         else {
           process.stdout.write(`checkpoint ${report.checkpoint.origin} size ${report.checkpoint.size}  outcome ${report.outcome ?? '?'}  witness ${report.witness?.status ?? '-'}\n${JSON.stringify(report.counts)}\n`);
           if (report.witness?.alarm) process.stdout.write(`WITNESS ALARM ${report.witness.alarm.code}: ${report.witness.alarm.message}\n`);
+          if (report.chain?.alarm) process.stdout.write(`CHAIN ALARM ${report.chain.alarm.code}: ${report.chain.alarm.message}\n`);
           if (report.silentMeters?.length) process.stdout.write(`silent meters: ${report.silentMeters.join(' ')}\n`);
           for (const it of report.items) process.stdout.write(`${it.outcome}\t${it.meterId}\t${it.seq}\n`);
           for (const it of report.explained ?? []) process.stdout.write(`explained\t${it.meterId}\t${it.seq}..${it.lastSeq}\t${it.reason}\n`);
