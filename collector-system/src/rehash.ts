@@ -36,8 +36,8 @@ import(workerData.tsxApi).then((api) => { api.register(); return import(workerDa
 async function defaultWorkers(store: CollectorStore): Promise<number> {
   const forced = process.env.METERSEAL_REHASH_WORKERS; // a whole test run on either path: 0, or a number of threads
   if (forced !== undefined && /^\d{1,2}$/.test(forced)) return Number(forced);
-  const { readings } = await store.counts();
-  return readings < WORKER_THRESHOLD ? 0 : Math.min(8, availableParallelism());
+  const many = store instanceof SqliteCollectorStore ? store.hasReadings(WORKER_THRESHOLD) : (await store.counts()).readings >= WORKER_THRESHOLD;
+  return many ? Math.min(8, availableParallelism()) : 0;
 }
 
 /** Yields MeterLeaves for each of `meterIds`, in that order (a meter without readings gives count 0). */

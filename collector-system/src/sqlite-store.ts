@@ -89,7 +89,13 @@ export class SqliteCollectorStore implements CollectorStore {
         `INSERT OR IGNORE INTO conflicts (meter_id, seq, reading, key_id, signature, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       readingRange: db.prepare(`SELECT seq, key_id, signature, received_at, reading FROM readings WHERE meter_id = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?`),
-      meters: db.prepare(`SELECT meter_id FROM readings UNION SELECT meter_id FROM conflicts ORDER BY meter_id`),
+      // the distinct meters by skipping from one to the next on the primary key (one seek per meter), not by
+      // reading every row of a table that holds the readings themselves
+      meters: db.prepare(`WITH RECURSIVE m(id) AS (
+          SELECT (SELECT min(meter_id) FROM readings)
+          UNION ALL SELECT (SELECT meter_id FROM readings WHERE meter_id > m.id ORDER BY meter_id LIMIT 1) FROM m WHERE m.id IS NOT NULL)
+        SELECT id AS meter_id FROM m WHERE id IS NOT NULL UNION SELECT meter_id FROM conflicts ORDER BY meter_id`),
+      atLeast: db.prepare(`SELECT count(*) FROM (SELECT 1 FROM readings LIMIT ?)`).pluck(true),
       seqRange: db.prepare(`SELECT min(seq) AS lo, max(seq) AS hi FROM readings WHERE meter_id = ?`),
       conflicts: db.prepare(`SELECT meter_id, seq, reading, key_id, signature, received_at FROM conflicts ORDER BY meter_id, seq, id`),
       putKey: db.prepare(
@@ -182,6 +188,11 @@ export class SqliteCollectorStore implements CollectorStore {
     } catch (cause) {
       throw new CollectorError('STORE_FAILED', `could not read the readings of meter ${meterId}`, { cause });
     }
+  }
+
+  /** True if at least `n` readings are stored: reads at most n rows (counts() reads them all). */
+  hasReadings(n: number): boolean {
+    return Number(this.#s.atLeast!.get(n) as bigint) >= n;
   }
 
   async meters(): Promise<string[]> {
