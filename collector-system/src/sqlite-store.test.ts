@@ -59,3 +59,16 @@ t.test('bytes that are not the encoding of the reading they come with are refuse
   await t.rejects(store.insertReadings([item(new Uint8Array([1, 2, 3]))]), { code: 'STORE_FAILED' }, 'not a reading');
   t.equal((await store.counts()).readings, 0, 'nothing stored: the batch is one transaction');
 });
+
+t.test('hasReadings(n) tells whether at least n readings are stored', async (t) => {
+  const store = openSqliteStore(tempDir());
+  t.teardown(() => store.close());
+  t.ok(store.hasReadings(0));
+  t.notOk(store.hasReadings(1), 'empty');
+  await store.insertReadings([1n, 2n, 3n].map((seq) => {
+    const reading = makeReading('M-H', seq);
+    return { reading, bytes: encodeReading(reading), keyId: new Uint8Array(8), signature: new Uint8Array(64), receivedAt: 'x' };
+  }));
+  t.ok(store.hasReadings(3));
+  t.notOk(store.hasReadings(4));
+});
