@@ -59,6 +59,38 @@ export class MerkleNodes implements NodeReader {
     return nodes.filter((n) => isStoredLevel(n.level));
   }
 
+  /** Drops every computed node and recomputes the right edge (after a rolled-back rewrite of leaf 0). */
+  reset(): void {
+    this.cache.clear();
+    this.loadEdge();
+  }
+
+  /**
+   * After leaf 0's entry was rewritten in storage (a period log staged ahead, period-prepare.ts): the stored
+   * nodes whose subtree holds leaf 0 — node (L, 0) for each stored level L with 2^L ≤ size, one per tile level —
+   * recomputed bottom up (RFC 9162 §2.1.1: MTH over [0, 2^L)), each from 256 hashes of the level below with
+   * only the first one new; `write` stores each before the next is computed. The cache and the right edge are
+   * dropped and recomputed (the edge holds a node with index 0 whenever a level's bit is the size's top bit).
+   */
+  rewriteLeftEdge(write: (level: number, hash: Uint8Array) => void): number {
+    this.cache.clear();
+    const size = this.rows.size();
+    let below: Uint8Array | undefined;
+    let written = 0;
+    for (let level = TILE_HEIGHT; 1n << BigInt(level) <= size; level += TILE_HEIGHT) {
+      const width = 1 << TILE_HEIGHT;
+      let hashes = below === undefined
+        ? this.rows.entries(0n, width).map((e) => leafHash(e))
+        : [below, ...this.rows.storedNodes(level - TILE_HEIGHT, 1n, width - 1)];
+      while (hashes.length > 1) hashes = Array.from({ length: hashes.length / 2 }, (_, i) => nodeHash(hashes[2 * i]!, hashes[2 * i + 1]!));
+      below = hashes[0]!;
+      write(level, below);
+      written++;
+    }
+    this.loadEdge();
+    return written;
+  }
+
   getNode(level: number, index: bigint): Uint8Array {
     const size = this.rows.size();
     this.requireComplete(level, index, 1, size);

@@ -1,8 +1,9 @@
 // Measures a rotation's boundary stall (period-set.ts) at a given number of meters, each with a registration and
 // a binding, twice in the same run on two fresh data directories: the carry done whole at the boundary, and
-// the carry prepared ahead (period-prepare.ts) with 1 % of the meters binding a new key during the
-// preparation (re-read at the boundary). Also the longest single preparation batch: the longest pause the
-// preparation puts between two pieces of ingest. `node --import tsx ledger-service/src/period-carry-measure.ts 20000 3` (meters, repeats).
+// the next log prepared ahead (period-prepare.ts: read at a snapshot, then written into the staged log) with
+// 1 % of the meters binding a new key during the preparation (appended at the boundary, before entry 0 and the
+// left edge are written). Also the longest single preparation batch: the longest pause the preparation puts
+// between two pieces of ingest. `node --import tsx ledger-service/src/period-carry-measure.ts 20000 3` (meters, repeats).
 // Prints JSON.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,12 +43,13 @@ function run(prepare: boolean): Record<string, number> {
     log.checkpointNow();
     const before = statSync(set.current.path).size;
     const out: Record<string, number> = {};
+    const rebind = Math.max(1, Math.floor(meters / 100)); // 1 % of the meters bind a new key meanwhile
+    if (!prepare) for (let k = 0; k < rebind; k++) log.appendBatch([binding((k * 97) % meters, 252, 1000n)]); // the same appends
     if (prepare) {
       const p = set.startPreparation();
       let steps = 0;
       let longest = 0;
       let total = 0;
-      const rebind = Math.max(1, Math.floor(meters / 100)); // 1 % of the meters bind a new key meanwhile
       while (!p.complete) {
         const t0 = performance.now();
         p.step();
@@ -65,7 +67,11 @@ function run(prepare: boolean): Record<string, number> {
     set.maybeRotate();
     const ms = performance.now() - t0;
     const carried = log.size - 1n;
-    Object.assign(out, { carriedEntries: Number(carried), boundaryStallMs: Math.round(ms), oldFileBytes: before, newFileBytes: statSync(set.current.path).size });
+    const r = set.lastRotation!;
+    if (r.prepared !== prepare) throw new Error(`the rotation ${r.prepared ? 'used' : 'did not use'} the preparation`);
+    Object.assign(out, {
+      carriedEntries: Number(carried), boundaryStallMs: Math.round(ms),
+      finalCheckpointMs: Math.round(r.finalCheckpointMs), carryMs: Math.round(r.carryMs), firstCheckpointMs: Math.round(r.firstCheckpointMs), oldFileBytes: before, newFileBytes: statSync(set.current.path).size });
     store.close();
     return out;
   } finally {
@@ -85,11 +91,17 @@ const median = (rs: Record<string, number>[], k: string): number => rs.map((r) =
 console.log(JSON.stringify({
   meters,
   repeats,
-  whole: { carriedEntries: whole[0]!['carriedEntries'], boundaryStallMs: whole.map((r) => r['boundaryStallMs']) },
+  whole: {
+    carriedEntries: whole[0]!['carriedEntries'], boundaryStallMs: whole.map((r) => r['boundaryStallMs']), carryMs: whole.map((r) => r['carryMs']),
+    finalCheckpointMs: whole.map((r) => r['finalCheckpointMs']), firstCheckpointMs: whole.map((r) => r['firstCheckpointMs']),
+  },
   prepared: {
     carriedEntries: prepared[0]!['carriedEntries'], changedMeters: prepared[0]!['changedMeters'], boundaryStallMs: prepared.map((r) => r['boundaryStallMs']),
+    carryMs: prepared.map((r) => r['carryMs']), finalCheckpointMs: prepared.map((r) => r['finalCheckpointMs']), firstCheckpointMs: prepared.map((r) => r['firstCheckpointMs']),
     prepareMs: prepared.map((r) => r['prepareMs']), prepareBatches: prepared[0]!['prepareBatches'], longestBatchMs: prepared.map((r) => r['longestBatchMs']),
   },
   medianStallMs: { whole: median(whole, 'boundaryStallMs'), prepared: median(prepared, 'boundaryStallMs') },
+  medianCarryMs: { whole: median(whole, 'carryMs'), prepared: median(prepared, 'carryMs') },
+  carryRatio: Number((median(whole, 'carryMs') / Math.max(1, median(prepared, 'carryMs'))).toFixed(1)),
   stallRatio: Number((median(whole, 'boundaryStallMs') / Math.max(1, median(prepared, 'boundaryStallMs'))).toFixed(2)),
 }));

@@ -3,7 +3,8 @@
 // staged (period-prepare-crash-child.ts). The half-prepared staging file is never trusted: deleted on start.
 // Restarted after the boundary, the rotation carries exactly the key state (entry 0 and each carried entry
 // once, the chain verifies); restarted still within the lead, the preparation begins again from nothing and the
-// rotation after it is just as consistent.
+// rotation after it is just as consistent. Killed at the boundary after the staged log got its real entry 0 but
+// before it was renamed into place: the staged log is discarded on start and the carry is done whole.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,9 +22,9 @@ const T12 = '2026-11-21T12';
 const T13 = '2026-11-21T13';
 const IN_LEAD = Date.UTC(2026, 10, 21, 12, 59, 0); // the default lead for hours is 2 min
 
-function runChild(dataDir: string): Promise<{ signal: NodeJS.Signals | null; out: string }> {
+function runChild(dataDir: string, at: string): Promise<{ signal: NodeJS.Signals | null; out: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, dataDir, String(IN_LEAD)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', child, dataDir, String(IN_LEAD), at], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     const timer = setTimeout(() => p.kill('SIGKILL'), 120_000);
@@ -33,7 +34,7 @@ function runChild(dataDir: string): Promise<{ signal: NodeJS.Signals | null; out
 
 interface LinkJson { checkpoint: string; firstEntry?: string; firstEntryProof?: string[] }
 
-for (const restart of ['after the boundary', 'within the lead']) {
+for (const restart of ['after the boundary', 'within the lead', 'after a kill before the rename']) {
   t.test(`kill -9 mid-preparation, restarted ${restart}: the staging is discarded and the rotation is consistent`, async (t) => {
     const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 40, 0));
     const dataDir = tempDir(t);
@@ -46,10 +47,13 @@ for (const restart of ['after the boundary', 'within the lead']) {
     t.match(await (await first.meter(M2)).register(), { ok: true });
     await first.ledger.close();
 
-    const r = await runChild(dataDir);
+    const r = await runChild(dataDir, restart === 'after a kill before the rename' ? 'before-rename' : 'first-batch');
     t.equal(r.signal, 'SIGKILL', `the child was killed mid-preparation (${r.out.trim() || 'no output'})`);
     const staging = join(dataDir, 'periods', `${T12}.carry.sqlite`);
-    t.ok(existsSync(staging), 'a half-prepared staging file was left behind');
+    if (restart === 'after a kill before the rename') {
+      t.ok(existsSync(join(dataDir, 'periods', `${T13}.staged.sqlite`)), 'the staged next log was left behind, not renamed');
+      t.notOk(existsSync(join(dataDir, 'periods', `${T13}.sqlite`)), 'no period log T13 yet');
+    } else t.ok(existsSync(staging), 'a half-prepared staging file was left behind');
 
     clock.ms = restart === 'within the lead' ? Date.UTC(2026, 10, 21, 12, 59, 30) : Date.UTC(2026, 10, 21, 13, 0, 30);
     const again = await startTestLedger(t, { dataDir, config, now: clock.now });
@@ -61,6 +65,7 @@ for (const restart of ['after the boundary', 'within the lead']) {
       clock.ms = Date.UTC(2026, 10, 21, 13, 0, 30);
     } else {
       t.notOk(existsSync(staging), 'the staging file is deleted on start');
+      t.notOk(existsSync(join(dataDir, 'periods', `${T13}.staged.sqlite`)), 'and so is a staged log');
     }
     const vkey = parseVerifierKey(again.ledger.verifierKey);
     const next = (await m2.anchor(4n)).response;

@@ -1,17 +1,21 @@
-// The carry prepared ahead of the boundary (period-prepare.ts) against the carry done whole at the boundary:
-// two data directories driven by the same appends with the same ledger key, one preparing in small batches
-// interleaved with key events (a rebinding that supersedes a staged binding, a new meter, a revocation, a
-// first binding), one not. The new period logs must be identical byte for byte — entry 0, every carried entry
-// in the same order, the first checkpoint — and the boundary must have read only the changed meters again.
+// The next period's log prepared ahead of the boundary (period-prepare.ts) against the carry done whole at the
+// boundary: two data directories driven by the same appends with the same ledger key, one preparing in small
+// batches interleaved with key events (a rebinding that supersedes a staged binding, a new meter, a revocation,
+// a first binding), one not. The prepared log carries the key state at the preparation's snapshot, then every
+// key event since it (still in force) for the meters it touched: each meter resolves to the same key state as
+// in the closed log (and in the whole carry), every carried entry is a copy of a closed-log entry, in old-log
+// order, and entry 0 and every carried entry are proven against the new log's first checkpoint.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import pino from 'pino';
-import { decodePreviousLog, generateKeyPair, keyId, utf8 } from '@meterseal/protocol';
+import {
+  decodePreviousLog, generateKeyPair, keyId, leafHash, openCheckpoint, parseVerifierKey, toHex, utf8, verifyInclusion, verifyPeriodChain,
+} from '@meterseal/protocol';
 import { loadOrCreateKeys, type LedgerKeys } from './keys.js';
 import { PeriodLogSet } from './period-set.js';
 import { RotatingLog, RotatingStore } from './period-store.js';
-import type { AppendEffect } from './store.js';
+import type { AppendEffect, LedgerStore } from './store.js';
 import { ManualClock, tempDir } from './testing/harness.js';
 
 const BASE = 'prepare.test/ledger';
@@ -73,7 +77,59 @@ function newLog(l: L): { entries: string[]; checkpoint: string; carried: bigint 
   return { entries, checkpoint: l.log.latestCheckpoint().note, carried: decodePreviousLog(l.store.getEntry(0n)!).carried };
 }
 
-t.test('prepared ahead, with key events during the preparation: the same new log as the carry at the boundary', async (t) => {
+/** What a meter resolves to: identity key and certificate in force, latest binding, operator events. */
+function keyState(s: LedgerStore, meters: readonly string[]): unknown[] {
+  return meters.map((m) => {
+    const row = s.getMeter(m);
+    const b = s.latestBinding(m);
+    return {
+      m,
+      identity: row && toHex(row.identityPublicKey), certificate: row && toHex(row.certificate),
+      binding: b && [toHex(b.keyId), b.firstSeq], events: s.meterEvents(m).map((e) => [e.event, e.detail]),
+    };
+  });
+}
+
+/**
+ * The rotated pair (closed T12, new T13) of `l`: the chain verifies, each carried entry is a copy of a closed-log
+ * entry in old-log order, entry 0 and every carried entry have inclusion proofs against the first checkpoint.
+ */
+function checkRotated(t: Test, l: L, keys: LedgerKeys): void {
+  const vkey = parseVerifierKey(keys.verifierKey);
+  const closed = l.set.closedLog('2026-11-21T12');
+  const finalCp = closed.store.getCheckpoint()!.note;
+  const first = l.store.getCheckpoint()!;
+  const cp = openCheckpoint(first.note, vkey);
+  const entry0 = l.store.getEntry(0n)!;
+  const chain = verifyPeriodChain([
+    { checkpoint: finalCp },
+    { checkpoint: first.note, firstEntry: entry0, firstEntryProof: l.log.inclusionProof(0n, cp.size) },
+  ], { verifier: vkey, baseOrigin: BASE });
+  t.same(chain.map((p) => p.period), ['2026-11-21T12', '2026-11-21T13'], 'verifyPeriodChain over the rotated logs');
+  const carried = decodePreviousLog(entry0).carried;
+  t.equal(cp.size, 1n + carried, 'the first checkpoint covers entry 0 and the carried entries');
+  const oldSize = closed.store.treeSize();
+  const where = new Map(closed.store.getEntries(0n, Number(oldSize)).map((e, i) => [toHex(e), BigInt(i)]));
+  let last = -1n;
+  let inOrder = true;
+  let copies = true;
+  let proven = verifyInclusion(leafHash(entry0), 0n, cp.size, l.log.inclusionProof(0n, cp.size), cp.root);
+  for (let i = 1n; i <= carried; i++) {
+    const e = l.store.getEntry(i)!;
+    const at = where.get(toHex(e));
+    if (at === undefined) copies = false;
+    else if (at <= last) inOrder = false;
+    else last = at;
+    proven &&= verifyInclusion(leafHash(e), i, cp.size, l.log.inclusionProof(i, cp.size), cp.root);
+  }
+  t.ok(copies, 'every carried entry is a copy of an entry of the closed log');
+  t.ok(inOrder, 'in old-log order');
+  t.ok(proven, 'entry 0 and every carried entry: RFC 9162 inclusion proofs verify against the first checkpoint');
+}
+
+const METERS = ['A', 'B', 'C', 'D', 'E', 'G'];
+
+t.test('prepared ahead, with key events during the preparation: the snapshot, then the key events since it', async (t) => {
   const keysDir = tempDir(t);
   const keys = loadOrCreateKeys(keysDir, BASE);
   const clockA = new ManualClock(Date.UTC(2026, 10, 21, 12, 30));
@@ -89,22 +145,52 @@ t.test('prepared ahead, with key events during the preparation: the same new log
   t.ok(existsSync(join(dirA, 'periods', '2026-11-21T12.carry.sqlite')), 'staged in <period>.carry.sqlite beside the period logs');
   during(prepared, () => p.step(2));
   during(whole, () => {});
-  t.ok(p.complete, 'every listed meter is staged');
-  t.same([...p.changed].sort(), ['B', 'C', 'E', 'G'], 'the meters with key events since the preparation began');
+  while (!p.complete) p.step(2);
+  t.ok(existsSync(join(dirA, 'periods', '2026-11-21T13.staged.sqlite')), 'the next log is written ahead in <next>.staged.sqlite');
+  t.same(prepared.set.periods().map((x) => x.period), ['2026-11-21T12'], 'and is not a period log before the boundary');
+  t.same([...p.changed].sort(), ['B', 'C', 'E', 'G'], 'the meters with key events since the snapshot');
 
   for (const [l, c] of [[prepared, clockA], [whole, clockB]] as const) {
     c.ms = Date.UTC(2026, 10, 21, 13, 0, 1);
     l.filler(3); // rotates
   }
   t.equal(prepared.set.preparation, undefined, 'the preparation was used up by the rotation');
-  t.notOk(existsSync(join(dirA, 'periods', '2026-11-21T12.carry.sqlite')), 'and its staging file deleted');
+  t.notOk(existsSync(join(dirA, 'periods', '2026-11-21T12.carry.sqlite')), 'its staging file deleted');
+  t.notOk(existsSync(join(dirA, 'periods', '2026-11-21T13.staged.sqlite')), 'and the staged log renamed into place');
   const a = newLog(prepared);
   const b = newLog(whole);
-  t.equal(a.carried, b.carried, 'the same number of carried entries');
-  t.equal(a.carried, 6n + 2n + 5n, 'six registrations (A..E, G), two revocations (D, C), the latest binding of A, B, C, E and G');
-  t.same(a.entries, b.entries, 'entry 0, every carried entry in the same order, and the entry after them: byte for byte');
-  t.equal(a.checkpoint, b.checkpoint, 'the same first checkpoint');
-  t.ok(a.entries.includes(Buffer.from('bind B 5').toString('hex')) && !a.entries.includes(Buffer.from('bind B 2').toString('hex')), 'B carries its new binding, not the staged one');
+  t.equal(b.carried, 6n + 2n + 5n, 'whole: six registrations (A..E, G), two revocations (D, C), the latest binding of A, B, C, E and G');
+  t.equal(a.carried, 9n + 5n, 'prepared: the snapshot (A..E, D revoked, A, B, C bound), then B\'s rebinding, G, C revoked, E and G bound');
+  const hex = (s: string): string => Buffer.from(s).toString('hex');
+  t.same(a.entries.slice(10, 15), ['bind B 5', 'reg G', 'revoke C', 'bind E 6', 'bind G 7'].map(hex), 'the key events since the snapshot follow it, in old-log order');
+  t.ok(a.entries.indexOf(hex('bind B 2')) < a.entries.indexOf(hex('bind B 5')), 'B\'s staged binding stays, superseded by the later one');
+  const oldA = prepared.set.closedLog('2026-11-21T12').store;
+  t.same(keyState(prepared.store, METERS), keyState(oldA, METERS), 'each meter resolves to the closed log\'s final key state');
+  t.same(keyState(prepared.store, METERS), keyState(whole.store, METERS), 'and to the whole carry\'s');
+  checkRotated(t, prepared, keys);
+  checkRotated(t, whole, keys);
+});
+
+t.test('a log prepared over more than one tile: leaf 0 and the left edge rewritten at the boundary', async (t) => {
+  const keys = loadOrCreateKeys(tempDir(t), BASE);
+  const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 30));
+  const l = ledger(t, tempDir(t), keys, clock, 0);
+  for (let i = 0; i < 300; i++) l.register(`M-${i}`);
+  for (let i = 0; i < 300; i += 3) l.bind(`M-${i}`, i % 250, 1n);
+  const p = l.set.startPreparation();
+  let rebound = 0;
+  while (!p.complete) {
+    p.step(40);
+    l.bind(`M-${rebound * 7}`, 251, 100n); // a rebinding during the preparation, after each batch
+    rebound++;
+  }
+  t.ok(rebound >= 8, `${rebound} batches (8 reading, then writing)`);
+  clock.ms = Date.UTC(2026, 10, 21, 13, 0, 1);
+  l.filler(1);
+  t.equal(decodePreviousLog(l.store.getEntry(0n)!).carried, 300n + 100n + BigInt(rebound), 'the snapshot (300 registrations, 100 bindings), then the rebindings');
+  checkRotated(t, l, keys);
+  const meters = Array.from({ length: 300 }, (_, i) => `M-${i}`);
+  t.same(keyState(l.store, meters), keyState(l.set.closedLog('2026-11-21T12').store, meters), 'every meter resolves to its final key state');
 });
 
 t.test('a preparation not complete at the boundary is dropped: the carry is done whole', async (t) => {
@@ -122,7 +208,7 @@ t.test('a preparation not complete at the boundary is dropped: the carry is done
     l.filler(3);
   }
   t.notOk(p.complete);
-  t.same(newLog(prepared).entries, newLog(whole).entries, 'the same new log');
+  t.same(newLog(prepared).entries, newLog(whole).entries, 'the same new log: the plain set, carried whole');
 });
 
 t.test('within the lead, the preparation starts by itself and runs in batches between other work', async (t) => {

@@ -1,28 +1,40 @@
-// The next period's carried key state, prepared ahead of the boundary (docs/ledger.md "Log rotation by
-// period"): during the last `prepareAheadMs` of a period, the carry of every meter (period-carry.ts
-// meterCarried: registration in force, operator events, latest binding — with the entry bytes) is read out of
-// the current log in small batches between other work and staged in <dataDir>/periods/<period>.carry.sqlite,
-// while every key event appended from the start of the preparation marks its meter as changed. At the
-// boundary only the changed meters are read again (their staged rows replaced), and the staged rows are read
-// back in old-log order: the same set, in the same order, as the carry done whole at the boundary.
+// The next period's log, prepared ahead of the boundary (docs/ledger.md "Log rotation by period"). During the
+// last `prepareAheadMs` of a period, in small batches between other work:
+//   1. read: the key state at the preparation's snapshot — a read transaction held on a read-only connection
+//      to the current log (a WAL snapshot at tree size S, taken when the preparation starts) — for every meter
+//      (period-carry.ts meterCarried: registration in force, operator events, latest binding, with the entry
+//      bytes), staged in <dataDir>/periods/<period>.carry.sqlite, a sort buffer keyed by old leaf index;
+//   2. write: the new period's log itself, <dataDir>/periods/<next>.staged.sqlite: a placeholder leaf 0, then
+//      the staged entries in old-log order, with their tree nodes, per-meter index rows and derived rows,
+//      exactly as the carry at the boundary writes them.
+// Every key event appended to the current log from the snapshot on marks its meter as changed. At the
+// boundary (finish): for each changed meter, the entries of its final carry that were appended since the
+// snapshot (index ≥ S) are appended, all in old-log order; then leaf 0 becomes the PreviousLog and the left
+// edge of the tree is recomputed in ONE transaction (SqliteStore.replaceLeafZero). Only then is the file
+// renamed to <next>.sqlite and its first checkpoint signed (period-set.ts): no checkpoint, tile or proof of
+// the staged file is ever served or signed while leaf 0 is a placeholder.
 //
-// Why batches on the event loop and not a worker thread: the reads go through the ledger's own store code
-// (one implementation of the schema), each batch is a few milliseconds — shorter than one group commit — and
-// a worker would need its own connection, its own copy of the carry rules and a consistent snapshot for
-// little gain on a 2-core machine that already runs signature verification on a worker pool.
+// Why batches on the event loop and not a worker thread: the reads and writes go through the ledger's own
+// store code (one implementation of the schema and the carry rules), each batch is a few milliseconds, and
+// the two cores already run signature verification on a worker pool.
 //
-// kill -9: the staging file is never trusted after a restart (the set of changed meters lived in memory): it
-// is deleted on start and the preparation begins again if the lead has not passed. The period log files are
-// written only at the boundary, exactly as without preparation.
+// kill -9: neither file is trusted after a restart (the set of changed meters lived in memory): both are
+// deleted on start and the preparation begins again if the lead has not passed. The staged log becomes a
+// period log only by the rename, after its entry 0 is real.
 import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { deserialize, serialize } from 'node:v8';
 import { LedgerError } from './errors.js';
-import { byOldIndex, fetchCarried, meterCarried, type CarriedEntry, type CarryDescriptor, type CarryState } from './period-carry.js';
+import { byOldIndex, carriedCounterDeltas, fetchCarried, meterCarried, type CarriedEntry, type CarryDescriptor } from './period-carry.js';
+import { SqliteStore, openSqliteStore } from './sqlite-store.js';
 import type { AppendEffect, LedgerStore } from './store.js';
 
 /** Meters read per batch (one batch is one synchronous slice of the event loop). */
 export const PREPARE_BATCH_METERS = 100;
+/** Staged entries written into the new log per batch (one transaction). */
+export const PREPARE_BATCH_ENTRIES = 1000;
+/** Entries appended per transaction at the boundary. */
+const BOUNDARY_BATCH = 5000;
 
 // A staged effect in the V8 serialization format (HTML structured clone: Uint8Array and bigint as they are);
 // the file is private to this process and never read after a restart, so the format needs no stability.
@@ -44,50 +56,115 @@ export interface PrepareProgress {
   meters: number;
   done: number;
   staged: number;
+  written: number;
   changed: number;
+}
+
+/** The log being prepared: the next period, its origin, its file and the ledger key it is made for. */
+export interface PrepareTarget {
+  period: string;
+  origin: string;
+  path: string;
+  publicKeyHex: string;
 }
 
 export class CarryPreparer {
   private readonly db: Database.Database;
   private readonly meters: string[];
+  private snapshot?: { store: SqliteStore; release: () => void };
+  /** The tree size of the current log at the snapshot: entries below it are the staged key state. */
+  readonly snapshotSize: bigint;
   private next = 0;
   private staged = 0;
-  /** Meters with a key event appended since the preparation began: read again at the boundary. */
+  private written = 0;
+  private lastWritten = -1n;
+  private done = false;
+  private log?: SqliteStore;
+  /** Meters with a key event appended since the snapshot: their later entries are appended at the boundary. */
   readonly changed = new Set<string>();
   private readonly put: Database.Statement;
 
-  /** Starts a preparation of what `from` (the current period's log) will carry; staging in `path` (replaced). */
-  constructor(readonly from: string, private readonly store: LedgerStore, readonly path: string) {
+  /** Starts a preparation of what `from` (the log at `fromPath`) will carry into `target`; staging in `path`. */
+  constructor(readonly from: string, fromPath: string, readonly path: string, readonly target: PrepareTarget) {
     discardStaging(path);
+    discardStaging(target.path);
+    const store = openSqliteStore(fromPath, { readonly: true });
+    try {
+      const release = store.holdSnapshot(); // synchronous with the caller: no append between it and note()
+      this.snapshot = { store, release };
+      this.snapshotSize = store.treeSize();
+      this.meters = store.listMeters().map((m) => m.meterId);
+    } catch (err) {
+      store.close();
+      throw err;
+    }
     this.db = new Database(path);
     this.db.pragma('journal_mode = OFF'); // never trusted after a crash: no journal, no sync
     this.db.pragma('synchronous = OFF');
-    this.db.exec(`CREATE TABLE carry (old_index INTEGER PRIMARY KEY, meter TEXT NOT NULL, entry BLOB NOT NULL, effect BLOB NOT NULL);
-                  CREATE INDEX carry_meter ON carry (meter);`);
+    this.db.exec('CREATE TABLE carry (old_index INTEGER PRIMARY KEY, entry BLOB NOT NULL, effect BLOB NOT NULL)');
     this.db.defaultSafeIntegers(true);
-    this.put = this.db.prepare('INSERT INTO carry (old_index, meter, entry, effect) VALUES (?, ?, ?, ?)');
-    this.meters = store.listMeters().map((m) => m.meterId);
+    this.put = this.db.prepare('INSERT INTO carry (old_index, entry, effect) VALUES (?, ?, ?)');
   }
 
   get complete(): boolean {
-    return this.next >= this.meters.length;
+    return this.done;
   }
 
   progress(): PrepareProgress {
-    return { meters: this.meters.length, done: this.next, staged: this.staged, changed: this.changed.size };
+    return { meters: this.meters.length, done: this.next, staged: this.staged, written: this.written, changed: this.changed.size };
   }
 
-  /** Reads and stages the next `meters` meters (synchronous, one short slice). True when all are staged. */
+  /**
+   * One short synchronous slice: reads and stages the next `meters` meters at the snapshot, or, once all are
+   * read, writes the next staged entries into the new log. True when the new log holds every staged entry.
+   */
   step(meters = PREPARE_BATCH_METERS): boolean {
-    const end = Math.min(this.meters.length, this.next + meters);
-    const rows: CarriedEntry[] = [];
-    for (let i = this.next; i < end; i++) for (const d of meterCarried(this.store, this.meters[i]!)) rows.push(fetchCarried(this.store, d));
-    this.db.transaction(() => {
-      for (const r of rows) this.put.run(r.oldIndex, keyEffectMeter(r.effect) ?? '', Buffer.from(r.entry), encodeEffect(r.effect));
-    })();
-    this.staged += rows.length;
-    this.next = end;
-    return this.complete;
+    if (this.done) return true;
+    if (this.snapshot) {
+      const snap = this.snapshot.store;
+      const end = Math.min(this.meters.length, this.next + meters);
+      const rows: CarriedEntry[] = [];
+      for (let i = this.next; i < end; i++) for (const d of meterCarried(snap, this.meters[i]!)) rows.push(fetchCarried(snap, d));
+      this.db.transaction(() => {
+        for (const r of rows) this.put.run(r.oldIndex, Buffer.from(r.entry), encodeEffect(r.effect));
+      })();
+      this.staged += rows.length;
+      this.next = end;
+      if (end >= this.meters.length) this.startLog();
+      return false;
+    }
+    const rows = this.db.prepare('SELECT old_index, entry, effect FROM carry WHERE old_index > ? ORDER BY old_index LIMIT ?')
+      .all(this.lastWritten, PREPARE_BATCH_ENTRIES) as Array<{ old_index: bigint; entry: Buffer; effect: Buffer }>;
+    const batch = rows.map((r): CarriedEntry => ({ oldIndex: r.old_index, entry: new Uint8Array(r.entry), effect: decodeEffect(r.effect) }));
+    this.append(batch);
+    this.written += batch.length;
+    if (batch.length > 0) this.lastWritten = batch[batch.length - 1]!.oldIndex;
+    this.done = batch.length < PREPARE_BATCH_ENTRIES;
+    return this.done;
+  }
+
+  /** The snapshot is read: released (the WAL may be checkpointed again); the new log gets its identity and leaf 0. */
+  private startLog(): void {
+    this.releaseSnapshot();
+    const log = (this.log = openSqliteStore(this.target.path));
+    log.setMeta('origin', this.target.origin);
+    log.setMeta('ledger_public_key', this.target.publicKeyHex);
+    // a placeholder: replaced by the PreviousLog at the boundary (replaceLeafZero), never signed or served
+    log.appendBatch([{ index: 0n, entry: new Uint8Array(0), effect: { kind: 'previous-log' } }]);
+  }
+
+  private append(batch: readonly CarriedEntry[]): void {
+    const log = this.log!;
+    const first = log.treeSize();
+    log.appendBatch(batch.map((c, i) => ({ index: first + BigInt(i), entry: c.entry, effect: c.effect })));
+    log.addCounters(carriedCounterDeltas(batch));
+  }
+
+  private releaseSnapshot(): void {
+    if (!this.snapshot) return;
+    this.snapshot.release();
+    this.snapshot.store.close();
+    this.snapshot = undefined;
   }
 
   /** Marks the meters of key events appended to the current log (called on every append while preparing). */
@@ -99,46 +176,41 @@ export class CarryPreparer {
   }
 
   /**
-   * The carry at the boundary, from the staged state: call after the log is closed (nothing appends to it any
-   * more). Changed meters are read again from `old`; meters registered after the listing are among them.
+   * At the boundary, once `old` is closed (nothing appends to it any more): appends, for every changed meter,
+   * the entries of its carry out of `old` that were appended since the snapshot — all in old-log order — then
+   * makes leaf 0 `entry0(carried)` with the left edge of the tree, in one transaction. Returns the staged
+   * log's path (closed: the caller renames it into place) and the number of carried entries.
    */
-  finish(old: LedgerStore): CarryState {
-    if (!this.complete) throw new LedgerError('INTERNAL', 'the carry preparation is not complete');
-    const del = this.db.prepare('DELETE FROM carry WHERE meter = ?');
-    const fresh: CarryDescriptor[] = [];
-    this.db.transaction(() => {
-      for (const m of this.changed) {
-        del.run(m);
-        fresh.push(...meterCarried(old, m));
-      }
-    })();
-    fresh.sort(byOldIndex);
-    const stagedCount = Number((this.db.prepare('SELECT count(*) AS n FROM carry').get() as { n: bigint }).n);
-    const read = this.db.prepare('SELECT old_index, entry, effect FROM carry ORDER BY old_index');
-
-    return {
-      count: stagedCount + fresh.length,
-      *batches(size: number) {
-        // a merge of two runs sorted by old index: the staged rows and the changed meters' fresh ones
-        let batch: CarriedEntry[] = [];
-        let f = 0;
-        for (const row of read.iterate() as Iterable<{ old_index: bigint; entry: Buffer; effect: Buffer }>) {
-          while (f < fresh.length && fresh[f]!.oldIndex < row.old_index) batch.push(fetchCarried(old, fresh[f++]!));
-          batch.push({ oldIndex: row.old_index, entry: new Uint8Array(row.entry), effect: decodeEffect(row.effect) });
-          if (batch.length >= size) {
-            yield batch;
-            batch = [];
-          }
-        }
-        while (f < fresh.length) batch.push(fetchCarried(old, fresh[f++]!));
-        for (let i = 0; i < batch.length; i += size) yield batch.slice(i, i + size);
-      },
-    };
+  finish(old: LedgerStore, entry0: (carried: bigint) => Uint8Array): { path: string; count: number; appended: number } {
+    if (!this.done || !this.log) throw new LedgerError('INTERNAL', 'the carry preparation is not complete');
+    const log = this.log;
+    const later: CarryDescriptor[] = [];
+    for (const m of this.changed) for (const d of meterCarried(old, m)) if (d.oldIndex >= this.snapshotSize) later.push(d);
+    later.sort(byOldIndex);
+    for (let i = 0; i < later.length; i += BOUNDARY_BATCH) {
+      this.append(later.slice(i, i + BOUNDARY_BATCH).map((d) => {
+        const c = fetchCarried(old, d);
+        // a meter staged with its registration then exchanged: the copy of the new registration replaces the row
+        if (c.effect.kind === 'registration' && log.getMeter(c.effect.meter.meterId)) return { ...c, effect: { ...c.effect, exchange: true } };
+        return c;
+      }));
+    }
+    const count = this.written + later.length;
+    if (log.treeSize() !== 1n + BigInt(count)) throw new LedgerError('STORE_CORRUPT', `${this.target.path}: ${log.treeSize()} entries, expected 1 + ${count}`);
+    log.replaceLeafZero(entry0(BigInt(count)));
+    log.close();
+    this.log = undefined;
+    return { path: this.target.path, count, appended: later.length };
   }
 
+  /** Ends the preparation: both files deleted (after finish, the staged log has been renamed away). */
   close(): void {
+    this.releaseSnapshot();
+    this.log?.close();
+    this.log = undefined;
     if (this.db.open) this.db.close();
     discardStaging(this.path);
+    discardStaging(this.target.path);
   }
 }
 

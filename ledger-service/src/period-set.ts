@@ -4,13 +4,15 @@
 // appended (maybeRotate runs before every append and on every checkpoint tick). Rotation, all synchronous:
 //   1. the old log signs its final checkpoint (checkpointNow) and is marked closed (meta closed_at_ms);
 //   2. the new file gets its identity and, in batches, entry 0 — a PreviousLog record (protocol 0x16)
-//      committing the final checkpoint note — followed by the carried key state (period-carry.ts);
+//      committing the final checkpoint note — followed by the carried key state (period-carry.ts); or, when the
+//      next log was prepared ahead (period-prepare.ts), the staged log gets the key events since its snapshot,
+//      then its real entry 0 and the left edge of its tree in one transaction, and is renamed into place;
 //   3. the new log becomes current; the old file is reopened read-only for the period API.
 // Crash safety (kill -9 anywhere in 1–3): on start, a newest file that is not complete — empty with a
 // predecessor, or holding fewer than 1 + carried entries — is deleted and the rotation is done again; a closed
 // newest file is rotated out of at once. Signing is deterministic and a size has one checkpoint text, so the
 // redone rotation commits the same final checkpoint.
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
@@ -70,10 +72,20 @@ export function defaultPrepareAheadMs(unit: LogPeriodUnit): number {
 }
 
 const FILE = /^([0-9]{4}-[0-9]{2}(-[0-9]{2}(T[0-9]{2})?)?)\.sqlite$/;
-const STAGING = /^[0-9T-]+\.carry\.sqlite$/;
+const STAGING = /^([0-9T-]+\.(?:carry|staged)\.sqlite)(?:-journal|-wal|-shm)?$/;
 
 function removeDb(path: string): void {
   for (const p of [path, `${path}-wal`, `${path}-shm`]) rmSync(p, { force: true });
+}
+
+/** fsync of a directory: a rename in it survives power loss. */
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export class PeriodLogSet {
@@ -86,6 +98,8 @@ export class PeriodLogSet {
   private prepareAtMs = Number.POSITIVE_INFINITY;
   private preparer?: CarryPreparer;
   private prepareTimer?: NodeJS.Immediate;
+  /** The last rotation's parts, in ms (for the logs and period-carry-measure.ts). */
+  lastRotation?: { finalCheckpointMs: number; carryMs: number; firstCheckpointMs: number; prepared: boolean };
   /** Counts rotations (and the start): what was closed before a change of generation stays closed. */
   generation = 0;
 
@@ -101,7 +115,10 @@ export class PeriodLogSet {
     }
     mkdirSync(set.dir, { recursive: true });
     // a staging file of an interrupted preparation is never trusted (period-prepare.ts): deleted
-    for (const n of readdirSync(set.dir)) if (STAGING.test(n)) discardStaging(join(set.dir, n));
+    for (const n of readdirSync(set.dir)) {
+      const m = STAGING.exec(n);
+      if (m) discardStaging(join(set.dir, m[1]!));
+    }
     set.recover();
     return set;
   }
@@ -193,7 +210,9 @@ export class PeriodLogSet {
   /** Starts preparing the next period's carry now (normally: on the first append or tick within the lead). */
   startPreparation(): CarryPreparer {
     if (this.preparer) return this.preparer;
-    const p = new CarryPreparer(this.current.period, this.current.store, join(this.dir, `${this.current.period}.carry.sqlite`));
+    const next = periodOf(this.nextBoundaryMs, this.o.unit);
+    const target = { period: next, origin: periodOrigin(this.o.baseOrigin, next), path: join(this.dir, `${next}.staged.sqlite`), publicKeyHex: toHex(this.o.keys.publicKey) };
+    const p = new CarryPreparer(this.current.period, this.current.path, join(this.dir, `${this.current.period}.carry.sqlite`), target);
     this.preparer = p;
     this.o.logger.info({ period: p.from, meters: p.progress().meters }, 'preparing the next period\'s carried key state');
     const tick = (): void => {
@@ -242,34 +261,67 @@ export class PeriodLogSet {
       throw new LedgerError('STORE_MISMATCH', `the ledger clock (${new Date(nowMs).toISOString()}) is in period ${period}, not after the closed log ${old.period}`);
     }
     this.o.beforeRotate?.();
+    const t0 = performance.now();
     const final = old.log.checkpointNow(); // 1. the final checkpoint (deterministic: a size has one text)
     if (old.store.getMeta('closed_at_ms') === undefined) old.store.setMeta('closed_at_ms', String(nowMs));
     const closedAtMs = BigInt(old.store.getMeta('closed_at_ms')!);
+    const t1 = performance.now();
     const prepared = this.stopPreparation();
-    // prepared ahead (period-prepare.ts): only the meters changed since are read now; else the whole carry
-    const carry = prepared?.complete && prepared.from === old.period ? prepared.finish(old.store) : carriedState(old.store);
+    let usedPrepared = false;
+    let t2 = t1;
     removeDb(this.pathOf(period)); // never a complete log: recover() would have made it current
-    const next = this.openLog(period); // 2. identity, then entry 0 and the carried entries
+    let next: PeriodLog | undefined;
+    let carried = 0;
     try {
-      const entry0 = encodePreviousLog({ origin: next.origin, closedAtMs, carried: BigInt(carry.count), checkpoint: final.note });
-      next.log.appendBatch([{ entry: entry0, effect: { kind: 'previous-log' } }]);
-      for (const batch of carry.batches(CARRY_BATCH)) {
-        next.log.appendBatch(batch.map((c) => ({ entry: c.entry, effect: c.effect })));
-        next.store.addCounters(carriedCounterDeltas(batch));
+      if (prepared?.complete && prepared.from === old.period && prepared.target.period === period) {
+        // prepared ahead (period-prepare.ts): the staged log gets the later key events, its real entry 0 and
+        // left edge, then becomes the period's file by a rename (atomic; the directory is synced after it)
+        try {
+          const staged = prepared.finish(old.store, (n) => encodePreviousLog({ origin: prepared.target.origin, closedAtMs, carried: n, checkpoint: final.note }));
+          renameSync(staged.path, this.pathOf(period));
+          syncDir(this.dir);
+          carried = staged.count;
+          next = this.openLog(period);
+          usedPrepared = true;
+        } catch (err) {
+          this.o.logger.warn({ err, period }, 'the prepared log could not be completed; carrying whole at the boundary');
+          removeDb(this.pathOf(period));
+          next = undefined;
+        }
       }
-      next.log.checkpointNow();
-    } catch (err) {
-      next.store.close();
-      throw err;
+      if (!next) {
+        const carry = carriedState(old.store);
+        carried = carry.count;
+        next = this.openLog(period); // 2. identity, then entry 0 and the carried entries
+        try {
+          const entry0 = encodePreviousLog({ origin: next.origin, closedAtMs, carried: BigInt(carry.count), checkpoint: final.note });
+          next.log.appendBatch([{ entry: entry0, effect: { kind: 'previous-log' } }]);
+          for (const batch of carry.batches(CARRY_BATCH)) {
+            next.log.appendBatch(batch.map((c) => ({ entry: c.entry, effect: c.effect })));
+            next.store.addCounters(carriedCounterDeltas(batch));
+          }
+        } catch (err) {
+          next.store.close();
+          throw err;
+        }
+      }
+      t2 = performance.now();
+      try {
+        next.log.checkpointNow(); // the first checkpoint: entry 0 is real
+      } catch (err) {
+        next.store.close();
+        throw err;
+      }
     } finally {
       prepared?.close();
     }
+    this.lastRotation = { finalCheckpointMs: t1 - t0, carryMs: t2 - t1, firstCheckpointMs: performance.now() - t2, prepared: usedPrepared };
     this.current = next; // 3.
     old.store.close();
     this.closedIds = undefined;
     this.generation++;
     this.setBoundary();
-    this.o.logger.info({ closed: old.period, finalSize: final.size.toString(), opened: period, carried: carry.count, prepared: prepared?.complete === true }, 'log rotated');
+    this.o.logger.info({ closed: old.period, finalSize: final.size.toString(), opened: period, carried, ...this.lastRotation }, 'log rotated');
   }
 
   /** A closed period's store, read-only (opened on first use and kept). */

@@ -247,6 +247,46 @@ export class SqliteStore implements LedgerStore {
     this.size += BigInt(reqs.length);
   }
 
+  /**
+   * Replaces leaf 0's entry of a log staged ahead (period-prepare.ts: a placeholder until the boundary, when
+   * the PreviousLog committing the closed log's final checkpoint is known) and, in the same transaction, the
+   * stored Merkle nodes of the tree's left edge (MerkleNodes.rewriteLeftEdge). Refused once a checkpoint has
+   * been signed: a signed tree never changes. Leaf 0 must not be an anchor.
+   */
+  replaceLeafZero(entry: Uint8Array): void {
+    if (this.getCheckpoint()) throw new LedgerError('STORE_MISMATCH', `${this.path}: a checkpoint is signed; leaf 0 cannot be replaced`);
+    try {
+      this.db.transaction(() => {
+        if (this.db.prepare('UPDATE entries SET entry = ? WHERE idx = 0').run(entry).changes !== 1) {
+          throw new LedgerError('STORE_MISMATCH', `${this.path}: no non-anchor entry 0 to replace`);
+        }
+        const node = this.db.prepare('UPDATE nodes SET hash = ? WHERE level = ? AND idx = 0');
+        this.merkle.rewriteLeftEdge((level, hash) => {
+          if (node.run(hash, level).changes !== 1) throw new LedgerError('STORE_CORRUPT', `${this.path}: Merkle node (level ${level}, index 0) is missing`);
+        });
+      }).immediate();
+    } catch (err) {
+      this.merkle.reset(); // nodes computed from the rolled-back entry 0 are forgotten
+      throw err;
+    }
+    this.merkle.reset(); // after the commit, from the rows as they are now
+  }
+
+  /**
+   * Holds a read transaction open on this connection: every read until the returned release sees the
+   * database as it was at this call (a WAL snapshot, https://www.sqlite.org/isolation.html), while the
+   * writer's connection goes on appending. For a read-only view (period-prepare.ts reads a consistent key
+   * state over many turns of the event loop).
+   */
+  holdSnapshot(): () => void {
+    if (!this.readonly) throw new LedgerError('INTERNAL', `${this.path}: a snapshot is held on a read-only view only`);
+    this.db.exec('BEGIN');
+    this.readSize(); // the first read starts the read transaction: the snapshot is taken here
+    return () => {
+      if (this.db.open && this.db.inTransaction) this.db.exec('COMMIT');
+    };
+  }
+
   getMeter(meterId: string): MeterRow | undefined {
     const r = this.q.meter.get(meterId) as Row | undefined;
     return r && meterRow(r);
