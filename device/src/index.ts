@@ -12,3 +12,4 @@ export * from './dlt645/index.js';
 export * as hdlc from './dlms/hdlc/index.js';
 export * as cosem from './dlms/cosem/index.js';
 export * as provisioningConsole from './console/index.js';
+export { PromiseTracker, type PromiseStats, type PromiseTrackerOptions, type ReceiptRpc } from './promises.js';

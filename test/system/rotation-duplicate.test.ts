@@ -3,17 +3,18 @@
 // that period and its log origin; the log does not grow), a different anchor for that (meter, seq) is a
 // CONFLICT (logged), and GET /receipt and the `receipt` request answer from the closed period with a receipt
 // that verifies offline. The agent's own promise tracker (device/src/promises.ts) accepts the duplicate's
-// promise and keeps it with that receipt. Closed-period lookups stay off the hot path for new readings.
+// promise and keeps it with that receipt.
+// (The closed-seq cache that keeps lookups off the hot path: ledger-service/src/period-closed-anchors.test.ts.)
 import t from 'tap';
 import pino from 'pino';
 import {
   LedgerTopics, encodeAnchor, generateKeyPair, encodeDelivery, encodeReading, encodeSigned, fromHex, keyId, openCheckpoint, openInclusionPromise, parseReceipt,
   parseTrustFile, parseVerifierKey, readingHash, signRecord, verifyReading, type Reading,
 } from '@meterseal/protocol';
-// the agent's promise tracker, exactly as the agent runs it (a test-only reach across the package boundary)
-import { PromiseTracker } from '../../device/src/promises.js';
-import type { FakeMeter } from './testing/fake-meter.js';
-import { ManualClock, startTestLedger, tempDir, writeWhitelist } from './testing/harness.js';
+// the agent's promise tracker, exactly as the agent runs it
+import { PromiseTracker } from '@meterseal/device';
+import type { FakeMeter } from '@meterseal/ledger-service/testing/fake-meter';
+import { ManualClock, startTestLedger, tempDir, writeWhitelist } from '@meterseal/ledger-service/testing/harness';
 
 const M1 = { meterId: 'DUP-1', customerAccount: 'A-1' };
 const BASE = 'duplicate.test/ledger';
@@ -118,44 +119,4 @@ t.test('a closed seq signed with a key the new log did not carry: judged by the 
   const other = signedReading(m, 1n, 555n);
   t.match((await m.anchor(1n, undefined, other.anchor)).response, { ok: false, error: { code: 'CONFLICT', message: new RegExp(`leaf ${first.leafIndex} of the closed period ${T12}`) } });
   t.match((await m.anchor(1n, undefined, r1.anchor)).response, { ok: true, duplicate: true, leafIndex: first.leafIndex, period: T12 }, 'the original is a duplicate');
-});
-
-t.test('new readings after a rotation cost no closed-period lookup beyond one bound per meter', async (t) => {
-  const { PeriodLogSet } = await import('./period-set.js');
-  const { RotatingLog, RotatingStore } = await import('./period-store.js');
-  const { loadOrCreateKeys } = await import('./keys.js');
-  const dir = tempDir(t);
-  const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 50));
-  const keys = loadOrCreateKeys(dir, BASE);
-  const set = PeriodLogSet.open({ dataDir: dir, baseOrigin: BASE, unit: 'hour', keys, now: clock.now, logger: pino({ level: 'silent' }) });
-  const store = new RotatingStore(set, 2);
-  t.teardown(() => store.close());
-  const rlog = new RotatingLog(set, store, keys.noteSigner, BASE);
-  const session = generateKeyPair();
-  const anchor = (meterId: string, seq: bigint): void => {
-    const a = { meterId, seq, keyId: keyId(session.publicKey), readingHash: new Uint8Array(32).fill(Number(seq)) };
-    const record = encodeAnchor(a);
-    rlog.append(encodeSigned(record, signRecord(record, session.secretKey)), { kind: 'anchor', anchor: a });
-  };
-  for (const id of ['A', 'B', 'C']) for (const seq of [1n, 2n, 3n]) anchor(id, seq);
-  clock.ms = Date.UTC(2026, 10, 21, 13, 0, 1);
-  anchor('A', 4n); // rotates
-  const c = store.closed;
-  t.equal(c.find('A', 5n), undefined, 'a new seq is not in a closed period');
-  t.same(c.stats, { hits: 0, misses: 1, storeQueries: 1 }, 'one bound query for the meter');
-  for (let seq = 6n; seq < 100n; seq++) t.equal(c.find('A', seq), undefined);
-  t.same(c.stats, { hits: 94, misses: 1, storeQueries: 1 }, 'every later new seq of that meter: no query at all');
-  t.equal(c.find('A', 2n)?.row.leafIndex, 1n, 'an old seq is found in the closed period, at its leaf');
-  t.equal(c.find('A', 2n)?.period, T12);
-  c.find('B', 9n);
-  c.find('C', 9n); // the cache holds 2 meters: A is evicted first
-  const before = c.stats.storeQueries;
-  c.find('A', 9n);
-  t.equal(c.stats.storeQueries, before + 1, 'an evicted meter costs one bound query again (memory is bounded)');
-  t.equal(store.maxAnchoredSeq('B'), 3n, 'maxAnchoredSeq: the closed periods\' bound when the current one has none');
-  t.equal(store.maxAnchoredSeq('A'), 4n, '… or the current period\'s when higher');
-  clock.ms = Date.UTC(2026, 10, 21, 14, 0, 1);
-  anchor('A', 5n); // rotates again: 13:00 closes
-  t.equal(c.find('A', 4n)?.period, '2026-11-21T13', 'after the next rotation the cache is rebuilt and sees the newly closed period');
-  t.equal(c.find('A', 1n)?.period, T12);
 });
