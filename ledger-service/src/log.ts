@@ -2,32 +2,41 @@
 // C2SP tlog-checkpoints signed as C2SP signed notes, inclusion and consistency proofs. Every Merkle
 // computation is the protocol package's; this file only wires it to the store.
 import {
-  INDEX_EXTENSION, consistencyProof, formatIndexExtension, inclusionProof, indexLeafHash, indexRoot, rootAt, signCheckpoint,
-  type MeterIndexLeaf, type NoteSigner,
+  INDEX_EXTENSION, consistencyProof, formatIndexExtension, inclusionProof, rootAt, signCheckpoint, type MeterIndexLeaf, type NoteSigner,
 } from '@meterseal/protocol';
 import { LedgerError } from './errors.js';
+import { IndexSnapshot } from './index-tree-snapshot.js';
+import { IndexTree } from './index-tree.js';
+import type { IndexChanges } from './meter-index.js';
+import { SqliteStore } from './sqlite-store.js';
 import type { AppendEffect, LedgerStore, StoredCheckpoint } from './store.js';
+
+export { IndexSnapshot } from './index-tree-snapshot.js';
 
 export interface PendingEntry {
   entry: Uint8Array;
   effect: AppendEffect;
 }
 
-/** The per-meter index a checkpoint commits (docs/ledger.md), for the query API. */
-export interface IndexSnapshot {
-  size: bigint;
-  leaves: MeterIndexLeaf[];
-  leafHashes: Uint8Array[];
-  root: Uint8Array;
+export interface LedgerLogOptions {
+  /**
+   * Keep the per-meter index tree between checkpoints and update it by path (index-tree.ts; default true). False:
+   * every checkpoint rebuilds it from all the meters' leaves, O(meters) (the reference in index-tree-measure.ts).
+   */
+  incrementalIndex?: boolean;
 }
 
 export class LedgerLog {
   private snapshot?: IndexSnapshot;
+  /** The index tree of the last snapshot and the meters changed since (a writer SqliteStore only). */
+  private tree?: IndexTree;
+  private changes?: IndexChanges;
 
   constructor(
     private readonly store: LedgerStore,
     readonly origin: string,
     private readonly signer: NoteSigner,
+    private readonly options: LedgerLogOptions = {},
   ) {}
 
   get size(): bigint {
@@ -87,7 +96,7 @@ export class LedgerLog {
     // c2sp.org/tlog-checkpoint: origin, decimal size, base64 root; signed as a c2sp.org/signed-note
     // c2sp.org/tlog-checkpoint: extension lines follow the root hash; ours commits the per-meter index
     const index = this.index();
-    const extensions = [formatIndexExtension({ meters: BigInt(index.leaves.length), root: index.root })];
+    const extensions = [formatIndexExtension({ meters: BigInt(index.meters), root: index.root })];
     const note = signCheckpoint({ origin: this.origin, size, root: this.root(size), extensions }, this.signer);
     const c = { size, note };
     this.store.putCheckpoint(c);
@@ -101,9 +110,26 @@ export class LedgerLog {
   index(): IndexSnapshot {
     const size = this.size;
     if (this.snapshot?.size === size) return this.snapshot;
-    const leaves = this.store.meterIndexLeaves();
-    this.snapshot = { size, leaves, leafHashes: leaves.map(indexLeafHash), root: indexRoot(leaves) };
+    this.snapshot = new IndexSnapshot(size, this.indexTree());
     return this.snapshot;
+  }
+
+  /**
+   * The index tree now. Kept between checkpoints when the store tells which meters each commit changed (a writer
+   * SqliteStore): then only those meters' leaves are read and hashed up their paths (index-tree.ts). Otherwise, and
+   * the first time (after a start: memory only), built from every meter's leaf, O(meters).
+   */
+  private indexTree(): IndexTree {
+    const idx = this.options.incrementalIndex !== false && this.store instanceof SqliteStore ? this.store.meterIndex : undefined;
+    if (idx && this.tree && this.changes) {
+      const changed = new Map<string, MeterIndexLeaf | null>();
+      for (const id of this.changes.take()) changed.set(id, idx.leafIfMember(id));
+      return (this.tree = this.tree.update(changed));
+    }
+    this.changes = idx?.watch(); // before the read: a commit after it is in the next update
+    const tree = IndexTree.of(this.store.meterIndexLeaves());
+    if (this.changes) this.tree = tree;
+    return tree;
   }
 
   /** PATH(index, D[0:size]) — RFC 9162 §2.1.3.1. Requires index < size ≤ the tree size. */

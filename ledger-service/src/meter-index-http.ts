@@ -8,7 +8,7 @@ import type {
   FastifyBaseLogger, FastifyInstance, FastifyReply, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault,
 } from 'fastify';
 import {
-  ProtocolError, indexInclusionProof, meterNodeAnswer, meterRangeAnswer, toBase64, wireIndexLeaf, type MeterTreeSource,
+  ProtocolError, meterNodeAnswer, meterRangeAnswer, toBase64, wireIndexLeaf, type MeterTreeSource,
 } from '@meterseal/protocol';
 import type { LedgerLog } from './log.js';
 import type { LedgerStore, StoredCheckpoint } from './store.js';
@@ -69,13 +69,13 @@ export function registerMeterIndexRoutes<L extends FastifyBaseLogger>(
       // the checkpoint and the index in one synchronous turn: the leaves are the ones it commits
       const cp = d.log.checkpointNow();
       const index = d.log.index();
-      const from = Number(start > BigInt(index.leaves.length) ? BigInt(index.leaves.length) : start);
+      const from = Number(start > BigInt(index.meters) ? BigInt(index.meters) : start);
       return {
         checkpoint: d.served(cp),
         treeSize: cp.size.toString(),
-        meters: index.leaves.length,
+        meters: index.meters,
         start: from,
-        leaves: index.leaves.slice(from, from + Number(count)).map(wireIndexLeaf),
+        leaves: index.page(from, Number(count)).map(wireIndexLeaf),
       };
     }));
 
@@ -86,14 +86,14 @@ export function registerMeterIndexRoutes<L extends FastifyBaseLogger>(
       const id = meter(q);
       const cp = d.log.checkpointNow();
       const index = d.log.index();
-      const position = index.leaves.findIndex((l) => l.meterId === id);
+      const position = index.position(id); // O(log meters): a descent of the index tree (index-tree.ts)
       if (position < 0) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `meter ${id} is not in the index` } });
       return {
         checkpoint: d.served(cp),
         position,
-        meters: index.leaves.length,
-        leaf: wireIndexLeaf(index.leaves[position]!),
-        proof: indexInclusionProof(index.leafHashes, position).map(toBase64),
+        meters: index.meters,
+        leaf: wireIndexLeaf(index.leaf(position)),
+        proof: index.proof(position).map(toBase64), // RFC 9162 §2.1.3.1, the bytes of protocol indexInclusionProof
       };
     }));
 

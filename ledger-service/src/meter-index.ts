@@ -36,11 +36,26 @@ export interface MeterIndexDeps {
   row(r: Row): AnchorRow;
 }
 
+/** Meter ids whose index leaf may have changed (or that joined the index) since the holder last took them. */
+export class IndexChanges {
+  private ids = new Set<string>();
+  add(id: string): void {
+    this.ids.add(id);
+  }
+  take(): Set<string> {
+    const out = this.ids;
+    this.ids = new Set();
+    return out;
+  }
+}
+
 export class SqliteMeterIndex {
   private readonly trees = new Map<bigint, TreeState>();
   private readonly touched = new Set<bigint>();
   private readonly leafCache = new Map<string, MeterIndexLeaf>();
   private readonly dirtyIds = new Set<string>();
+  /** Holders of IndexChanges (LedgerLog's index tree); weak, so a dropped log stops collecting. */
+  private readonly watchers = new Set<WeakRef<IndexChanges>>();
   private readonly q;
   private w?: { put: Database.Statement };
   revocations: RevocationSource = () => [];
@@ -55,6 +70,7 @@ export class SqliteMeterIndex {
       all: p('SELECT * FROM anchors WHERE meter = ? ORDER BY seq'),
       at: p('SELECT * FROM anchors WHERE meter = ? ORDER BY seq LIMIT ? OFFSET ?'),
       ids: p('SELECT meter_id FROM meters UNION SELECT meter_id FROM anchor_meters'),
+      member: p('SELECT 1 FROM meters WHERE meter_id = ? UNION ALL SELECT 1 FROM anchor_meters WHERE meter_id = ? LIMIT 1'),
       bindings: p('SELECT * FROM bindings WHERE meter_id = ? ORDER BY leaf_index'),
     };
   }
@@ -115,10 +131,40 @@ export class SqliteMeterIndex {
     this.touched.clear();
   }
 
-  /** After commit: the cached index leaves of the meters touched are stale. */
+  /** A meter registered (it joins the index) or had its registration replaced. */
+  onMeter(meterId: string): void {
+    this.dirtyIds.add(meterId);
+  }
+
+  /** After commit: the cached index leaves of the meters touched are stale, and every watcher learns their ids. */
   committed(): void {
-    for (const id of this.dirtyIds) this.leafCache.delete(id);
+    const live: IndexChanges[] = [];
+    for (const w of this.watchers) {
+      const c = w.deref();
+      if (c) live.push(c);
+      else this.watchers.delete(w);
+    }
+    for (const id of this.dirtyIds) {
+      this.leafCache.delete(id);
+      for (const c of live) c.add(id);
+    }
     this.dirtyIds.clear();
+  }
+
+  /**
+   * From now on, the ids of the meters whose index leaf each commit may change (writer only: a read-only view
+   * does not see another connection's commits; undefined).
+   */
+  watch(): IndexChanges | undefined {
+    if (!this.d.writer) return undefined;
+    const c = new IndexChanges();
+    this.watchers.add(new WeakRef(c));
+    return c;
+  }
+
+  /** The meter's index leaf, or null if it is not in the index (neither registered nor anchoring). */
+  leafIfMember(meterId: string): MeterIndexLeaf | null {
+    return this.q.member.get(meterId, meterId) === undefined ? null : this.leaf(meterId);
   }
 
   /** After a rollback: forget every cached edge and leaf. */

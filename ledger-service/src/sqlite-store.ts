@@ -172,6 +172,7 @@ export class SqliteStore implements LedgerStore {
     switch (e.kind) {
       case 'registration': {
         const m = e.meter;
+        this.meterIndex.onMeter(m.meterId); // it joins the per-meter index (meter-index.ts)
         if (e.exchange) return replaceMeterRow(this.db, idx, m), count(COUNTERS.registrations);
         w.meter.run(m.meterId, m.identityPublicKey, idx, m.registeredAtMs, m.certificate, m.certificateSignature);
         return count(COUNTERS.registrations);
