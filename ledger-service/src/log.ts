@@ -122,9 +122,15 @@ export class LedgerLog {
   private indexTree(): IndexTree {
     const idx = this.options.incrementalIndex !== false && this.store instanceof SqliteStore ? this.store.meterIndex : undefined;
     if (idx && this.tree && this.changes) {
-      const changed = new Map<string, MeterIndexLeaf | null>();
-      for (const id of this.changes.take()) changed.set(id, idx.leafIfMember(id));
-      return (this.tree = this.tree.update(changed));
+      const ids = this.changes.take();
+      try {
+        const changed = new Map<string, MeterIndexLeaf | null>();
+        for (const id of ids) changed.set(id, idx.leafIfMember(id));
+        return (this.tree = this.tree.update(changed));
+      } catch (err) {
+        this.tree = undefined; // the taken ids are lost with it: the next index is built from the store
+        throw err;
+      }
     }
     this.changes = idx?.watch(); // before the read: a commit after it is in the next update
     const tree = IndexTree.of(this.store.meterIndexLeaves());
