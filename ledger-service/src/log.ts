@@ -26,8 +26,16 @@ export interface LedgerLogOptions {
   incrementalIndex?: boolean;
 }
 
+/**
+ * How many recent index snapshots are kept by size, so a receipt against a recent (quorum-cosigned) checkpoint
+ * proves its key status in O(log M) instead of rebuilding the index at that size. Snapshots share every node
+ * not on a changed path (index-tree.ts), so each costs only the paths changed since the one before.
+ */
+export const KEPT_INDEX_SNAPSHOTS = 8;
+
 export class LedgerLog {
   private snapshot?: IndexSnapshot;
+  private readonly kept = new Map<bigint, IndexSnapshot>();
   /** The index tree of the last snapshot and the meters changed since (a writer SqliteStore only). */
   private tree?: IndexTree;
   private changes?: IndexChanges;
@@ -111,7 +119,14 @@ export class LedgerLog {
     const size = this.size;
     if (this.snapshot?.size === size) return this.snapshot;
     this.snapshot = new IndexSnapshot(size, this.indexTree());
+    this.kept.set(size, this.snapshot);
+    if (this.kept.size > KEPT_INDEX_SNAPSHOTS) this.kept.delete(this.kept.keys().next().value!);
     return this.snapshot;
+  }
+
+  /** The index snapshot made at log size `size`, if it is one of the last KEPT_INDEX_SNAPSHOTS made. */
+  keptIndex(size: bigint): IndexSnapshot | undefined {
+    return this.kept.get(size);
   }
 
   /**

@@ -148,6 +148,7 @@ export class RotatingLog extends LedgerLog {
     return this.cur.checkpointNow();
   }
   override index(): IndexSnapshot { return this.cur.index(); }
+  override keptIndex(size: bigint): IndexSnapshot | undefined { return this.cur.keptIndex(size); }
   override inclusionProof(index: bigint, size: bigint): Uint8Array[] { return this.cur.inclusionProof(index, size); }
   override consistencyProof(from: bigint, to: bigint): Uint8Array[] { return this.cur.consistencyProof(from, to); }
 }

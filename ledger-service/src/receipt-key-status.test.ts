@@ -8,7 +8,7 @@ import {
   parseVerifierKey, encodeVerifierKey, verifyKeyStatus,
 } from '@meterseal/protocol';
 import { join } from 'node:path';
-import { LedgerLog } from './log.js';
+import { KEPT_INDEX_SNAPSHOTS, LedgerLog } from './log.js';
 import { indexAt, keyStatusFor } from './receipt-key-status.js';
 import { openSqliteStore } from './sqlite-store.js';
 import type { AppendEffect } from './store.js';
@@ -97,4 +97,30 @@ t.test('a checkpoint whose index line does not match the store: no section (and 
   t.equal(keyStatusFor({ store, log: other, logger }, 'M-A', forged), undefined);
   t.match(warnings, [{ meterId: 'M-A', why: /does not match its meterseal-index\/v1 line/ }]);
   t.ok(keyStatusFor({ store, log: other }, 'M-A', cp), 'the genuine checkpoint gets one');
+});
+
+t.test('a recent checkpoint uses the log\'s kept index snapshot; an evicted one is rebuilt to the same section', async (t) => {
+  const keys = generateKeyPair();
+  const vkey = parseVerifierKey(encodeVerifierKey(ORIGIN, keys.publicKey));
+  const store = openSqliteStore(join(tempDir(t), 'ledger.sqlite'));
+  t.teardown(() => store.close());
+  const log = new LedgerLog(store, ORIGIN, noteSigner(ORIGIN, keys.secretKey));
+  const d = { store, log };
+  for (const id of ['M-A', 'M-B']) {
+    log.appendBatch([registration(id)]);
+    const a = log.appendBatch([auth(id)]);
+    log.appendBatch([binding(id, id.charCodeAt(2), 1n, a)]);
+  }
+  log.appendBatch([anchorAppend('M-A', 1n, 1), anchorAppend('M-B', 1n, 2)]);
+  const older = log.checkpointNow();
+  t.ok(log.keptIndex(older.size), 'the checkpoint\'s own index snapshot is kept');
+  const fromKept = keyStatusFor(d, 'M-A', older);
+  t.ok(fromKept, 'a section from the kept snapshot');
+  verifyKeyStatus(parseKeyStatus(fromKept), 'M-A', openCheckpoint(older.note, vkey, ORIGIN), older.note);
+  for (let s = 2n; s < 2n + BigInt(KEPT_INDEX_SNAPSHOTS); s++) {
+    log.appendBatch([anchorAppend('M-A', s, Number(s))]);
+    log.checkpointNow();
+  }
+  t.equal(log.keptIndex(older.size), undefined, `evicted after ${KEPT_INDEX_SNAPSHOTS} newer checkpoints`);
+  t.same(keyStatusFor(d, 'M-A', older), fromKept, 'rebuilt at that size: the very same section');
 });

@@ -97,6 +97,32 @@ export function indexAt(d: KeyStatusDeps, size: bigint): IndexAt {
   return keep({ leaves, hashes, root: rootOfLeaves(hashes) }); // the order is the current index's: by meter id
 }
 
+/** What a key-status section needs of the index at a size: an IndexSnapshot, or an IndexAt rebuilt for an older size. */
+interface IndexView {
+  meters: number;
+  root: Uint8Array;
+  position(meterId: string): number;
+  leaf(position: number): MeterIndexLeaf;
+  /** RFC 9162 §2.1.3.1 PATH(position, index leaves). */
+  proof(position: number): Uint8Array[];
+}
+
+/**
+ * The index at `size`: the log's own snapshot when it made one at that size recently (O(log M) per receipt; the
+ * usual case, a receipt against the newest quorum checkpoint), else rebuilt by indexAt (O(M) once per size).
+ */
+function indexViewAt(d: KeyStatusDeps, size: bigint): IndexView {
+  const kept = d.log.keptIndex(size);
+  if (kept) return kept;
+  const at = indexAt(d, size);
+  return {
+    meters: at.leaves.length, root: at.root,
+    position: (id) => at.leaves.findIndex((l) => l.meterId === id),
+    leaf: (p) => at.leaves[p]!,
+    proof: (p) => indexPath(at, p),
+  };
+}
+
 /** RFC 9162 §2.1.3.1 inclusion path of index leaf `position`, from the cached tree of that index. */
 function indexPath(at: IndexAt, position: number): Uint8Array[] {
   if (!at.tree) {
@@ -115,13 +141,12 @@ export function keyStatusFor(d: KeyStatusDeps, meterId: string, cp: { size: bigi
   };
   if (!cp.note.includes(`\n${INDEX_EXTENSION} `)) return skip('the checkpoint commits no per-meter index');
   const committed = indexCommitment(parseCheckpointText(parseNote(cp.note).text));
-  const at = indexAt(d, cp.size);
-  const { leaves, root } = at;
+  const at = indexViewAt(d, cp.size);
   // RFC 9162 §2.1.1: the index root at that size must be the one the checkpoint commits, or the proof is useless
-  if (BigInt(leaves.length) !== committed.meters || !bytesEqual(root, committed.root)) return skip('the index rebuilt at the checkpoint size does not match its meterseal-index/v1 line');
-  const position = leaves.findIndex((l) => l.meterId === meterId);
+  if (BigInt(at.meters) !== committed.meters || !bytesEqual(at.root, committed.root)) return skip('the index rebuilt at the checkpoint size does not match its meterseal-index/v1 line');
+  const position = at.position(meterId);
   if (position < 0) return skip('the meter is not in the index at the checkpoint size');
-  const leaf = leaves[position]!;
+  const leaf = at.leaf(position);
   const events = keyEventsOf(d, meterId).filter((e) => e.leafIndex < cp.size);
   if (BigInt(events.length) !== leaf.keyEventsSize || !bytesEqual(keyEventsRoot(events), leaf.keyEventsRoot)) return skip("the meter's key events do not match its index leaf");
   if (events.length > MAX_KEY_EVENTS) return skip(`more than ${MAX_KEY_EVENTS} key events`);
@@ -129,5 +154,5 @@ export function keyStatusFor(d: KeyStatusDeps, meterId: string, cp: { size: bigi
     const entry = d.log.entry(e.leafIndex);
     return entry && { entry, index: e.leafIndex, proof: d.log.inclusionProof(e.leafIndex, cp.size) }; // RFC 9162 §2.1.3.1
   }).filter((r) => r !== undefined);
-  return buildKeyStatus({ indexLeaf: leaf, position: BigInt(position), indexPath: indexPath(at, position), checkpoint: cp.note, keyEvents: events, revocations });
+  return buildKeyStatus({ indexLeaf: leaf, position: BigInt(position), indexPath: at.proof(position), checkpoint: cp.note, keyEvents: events, revocations });
 }
