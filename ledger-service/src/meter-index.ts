@@ -176,15 +176,8 @@ export class SqliteMeterIndex {
   }
 
   keyEvents(meterId: string): KeyEvent[] {
-    const bindings: KeyEvent[] = (this.q.bindings.all(meterId) as Row[]).map((r) => ({
-      kind: 'binding',
-      meterId,
-      keyId: bytes(r.key_id),
-      sessionPublicKey: bytes(r.session_pub),
-      firstSeq: (r.first_seq as Buffer).readBigUInt64BE(0),
-      leafIndex: r.leaf_index as bigint,
-    }));
-    return [...bindings, ...this.revocations(meterId)].sort((a, b) => (a.leafIndex < b.leafIndex ? -1 : a.leafIndex > b.leafIndex ? 1 : 0));
+    const bindings: KeyEvent[] = (this.q.bindings.all(meterId) as Row[]).map((r) => bindingEvent(meterId, r));
+    return [...bindings, ...this.revocations(meterId)].sort(byLeafIndex);
   }
 
   leaf(meterId: string): MeterIndexLeaf {
@@ -198,10 +191,41 @@ export class SqliteMeterIndex {
     return leaf;
   }
 
-  /** Every registered or anchoring meter's leaf, sorted by meter id. */
+  /**
+   * Every registered or anchoring meter's leaf, sorted by meter id. One ordered scan of the bindings and of the
+   * anchoring meters' edges, merged with the sorted ids (SQLite's BINARY order of the ASCII ids, meter-id.ts, is
+   * compareMeterIds), instead of 3–5 queries per meter; the leaves are the same as leaf(id) gives.
+   */
   leaves(): MeterIndexLeaf[] {
     const ids = (this.q.ids.all() as Row[]).map((r) => r.meter_id as string).sort(compareMeterIds);
-    return ids.map((id) => this.leaf(id));
+    if (!this.q.tree) return ids.map((id) => this.leaf(id)); // a read-only view of a store without meter_trees
+    const p = (sql: string) => this.d.db.prepare(sql);
+    const binding = merged(p('SELECT * FROM bindings ORDER BY meter_id, leaf_index').iterate() as IterableIterator<Row>);
+    const edge = merged(p('SELECT a.meter_id, a.num, t.size, t.edge FROM anchor_meters a LEFT JOIN meter_trees t ON t.meter = a.num ORDER BY a.meter_id').iterate() as IterableIterator<Row>);
+    const hasEvents = p("SELECT 1 FROM sqlite_schema WHERE name = 'meter_events'").get() !== undefined;
+    const operated = new Set(hasEvents ? (p('SELECT DISTINCT meter_id FROM meter_events').all() as Row[]).map((r) => r.meter_id as string) : []);
+    try {
+      return ids.map((meterId) => this.scannedLeaf(meterId, binding.take(meterId), edge.take(meterId)[0], operated));
+    } finally {
+      binding.close();
+      edge.close();
+    }
+  }
+
+  private scannedLeaf(meterId: string, bindings: Row[], anchored: Row | undefined, operated: ReadonlySet<string>): MeterIndexLeaf {
+    const hit = this.d.writer ? this.leafCache.get(meterId) : undefined;
+    if (hit) return hit;
+    let e: CompactEdge = EMPTY_EDGE;
+    if (anchored) {
+      const num = anchored.num as bigint;
+      const cached = this.trees.get(num);
+      e = cached ? cached.edge : anchored.edge === null ? this.state(num).edge : decodeEdge(anchored.size as bigint, bytes(anchored.edge));
+    }
+    const events = bindings.map((r) => bindingEvent(meterId, r));
+    if (operated.has(meterId)) events.push(...this.revocations(meterId)), events.sort(byLeafIndex);
+    const leaf = { meterId, treeSize: e.size, treeRoot: edgeRoot(e), keyEventsSize: BigInt(events.length), keyEventsRoot: keyEventsRoot(events) };
+    if (this.d.writer) this.leafCache.set(meterId, leaf);
+    return leaf;
   }
 
   /** Anchors at positions start … start+count−1 of the meter's tree (seq order). */
@@ -210,6 +234,37 @@ export class SqliteMeterIndex {
     if (num === undefined || count <= 0) return [];
     return (this.q.at.all(num, count, start) as Row[]).map((r) => this.d.row(r));
   }
+}
+
+function bindingEvent(meterId: string, r: Row): KeyEvent {
+  return {
+    kind: 'binding',
+    meterId,
+    keyId: bytes(r.key_id),
+    sessionPublicKey: bytes(r.session_pub),
+    firstSeq: (r.first_seq as Buffer).readBigUInt64BE(0),
+    leafIndex: r.leaf_index as bigint,
+  };
+}
+
+const byLeafIndex = (a: KeyEvent, b: KeyEvent): number => (a.leafIndex < b.leafIndex ? -1 : a.leafIndex > b.leafIndex ? 1 : 0);
+
+/**
+ * A merge cursor over rows ordered by meter_id: each call with the next id (ascending) returns that id's rows;
+ * rows of ids passed over belong to no indexed meter (a binding of an unregistered meter) and are skipped, as the
+ * per-meter reads never see them.
+ */
+function merged(rows: IterableIterator<Row>): { take: (meterId: string) => Row[]; close: () => void } {
+  let next = rows.next();
+  const take = (meterId: string): Row[] => {
+    const out: Row[] = [];
+    while (!next.done && compareMeterIds(next.value.meter_id as string, meterId) <= 0) {
+      if (next.value.meter_id === meterId) out.push(next.value);
+      next = rows.next();
+    }
+    return out;
+  };
+  return { take, close: () => void rows.return?.() };
 }
 
 function seqOf(v: unknown): bigint {
