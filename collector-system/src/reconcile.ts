@@ -93,8 +93,12 @@ export function seqsForRange(stored: readonly ReadingTime[], range: { fromMs: nu
   return { from, to };
 }
 
-/** The re-hash of a stored reading, or why it cannot be re-encoded (an edit at rest broke its encoding). */
+/**
+ * The re-hash of a stored reading: SHA-256 over its stored canonical bytes, as the re-hash workers compute it
+ * (rehash-hash.ts), or why it has none (an edit at rest left bytes that are no reading any more).
+ */
 function rehash(stored: StoredReading): { hash: Uint8Array } | { error: string } {
+  if (stored.undecodable === undefined) return { hash: readingHash(stored.bytes) };
   try {
     return { hash: readingHash(encodeReading(stored.reading)) };
   } catch (err) {
