@@ -30,7 +30,8 @@ function rng(seed: number): () => number {
 const committedRoot = (note: string) => indexCommitment(parseCheckpointText(parseNote(note).text));
 
 t.test('random batches: each checkpoint commits indexRoot over all the store\'s leaves; earlier snapshots stay as they were', async (t) => {
-  const store = openSqliteStore(join(tempDir(t), 'ledger.sqlite'));
+  const path = join(tempDir(t), 'ledger.sqlite');
+  const store = openSqliteStore(path);
   t.teardown(() => store.close());
   const signer = noteSigner(ORIGIN, generateKeyPair().secretKey);
   const log = new LedgerLog(store, ORIGIN, signer);
@@ -79,6 +80,17 @@ t.test('random batches: each checkpoint commits indexRoot over all the store\'s 
     if (!same) stale++;
   }
   t.equal(stale, 0, `all ${kept.length} snapshots still give the leaves, root, positions and proofs of their own size`);
+  // nothing cached (new connections): the ordered scans, whole and in runs of 7 ids, give leaf(id)'s leaves
+  const perMeter = openSqliteStore(path, { readonly: true });
+  const scanned = openSqliteStore(path, { readonly: true });
+  t.teardown(() => (perMeter.close(), scanned.close()));
+  const ids = scanned.meterIndex.ids();
+  const runs = [];
+  for (let i = 0; i < ids.length; i += 7) runs.push(...scanned.meterIndex.leavesOf(ids.slice(i, i + 7), false));
+  const reference = ids.map((id) => indexLeafHash(perMeter.meterIndex.leaf(id)));
+  t.ok(ids.length > 40, `${ids.length} meters`);
+  t.same(scanned.meterIndexLeaves().map(indexLeafHash), reference, 'one scan: the per-meter leaves');
+  t.same(runs.map(indexLeafHash), reference, 'scans of runs of 7 ids: the per-meter leaves');
 });
 
 t.test('after a restart the index is rebuilt from the store, then updated again', async (t) => {

@@ -2,7 +2,7 @@
 // random sequences of leaf changes, new meters and removed ones; and every earlier tree still as it was.
 import t, { type Test } from 'tap';
 import { bytesEqual, compareMeterIds, indexInclusionProof, indexLeafHash, indexRoot, type MeterIndexLeaf } from '@meterseal/protocol';
-import { IndexTree } from './index-tree.js';
+import { IndexTree, IndexTreeBuilder } from './index-tree.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -79,4 +79,24 @@ t.test('a changed leaf alone costs a path: the other leaves are the same objects
   t.throws(() => a.proof(1000), { code: 'OUT_OF_RANGE' });
   t.throws(() => IndexTree.of([list[1]!, list[0]!]), { code: 'STORE_CORRUPT' }, 'unsorted leaves are refused');
   t.same(IndexTree.EMPTY.root(), indexRoot([]), 'the empty tree');
+});
+
+t.test('IndexTreeBuilder: leaves pushed one at a time in id order give IndexTree.of\'s tree, then update like it; out of order is refused', async (t) => {
+  for (const n of [0, 1, 2, 3, 5, 8, 13, 64, 100, 257]) {
+    const list = Array.from({ length: n }, (_, i) => leaf(`M-${String(i).padStart(4, '0')}`, i));
+    const b = new IndexTreeBuilder();
+    for (const l of list) b.push(l);
+    const tree = b.tree();
+    check(t, tree, list, `${n} pushed`);
+    t.equal(tree.count, n);
+    if (n > 2) {
+      const changed = new Map([[list[1]!.meterId, leaf(list[1]!.meterId, 999)], [`M-${String(n).padStart(4, '0')}`, leaf(`M-${String(n).padStart(4, '0')}`, 5)]]);
+      const after = list.map((l) => changed.get(l.meterId) ?? l).concat([changed.get(`M-${String(n).padStart(4, '0')}`)!]);
+      check(t, tree.update(changed), after, `${n} pushed, then updated`);
+    }
+  }
+  const b = new IndexTreeBuilder();
+  b.push(leaf('M-2', 1));
+  t.throws(() => b.push(leaf('M-1', 1)), { code: 'STORE_CORRUPT' }, 'a leaf before the last pushed one');
+  t.throws(() => b.push(leaf('M-2', 2)), { code: 'STORE_CORRUPT' }, 'the same id twice');
 });

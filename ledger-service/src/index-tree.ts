@@ -65,6 +65,11 @@ export class IndexTree {
     return IndexTree.EMPTY.rebuiltFrom(0, leaves.map((l) => leafNode(l)));
   }
 
+  /** The tree of `count` leaves held as `blocks` (n's binary decomposition, largest first): IndexTreeBuilder's. */
+  static ofBlocks(count: number, blocks: readonly Node[]): IndexTree {
+    return new IndexTree(count, blocks);
+  }
+
   /** MTH of all leaves (RFC 9162 §2.1.1; the empty tree's is SHA-256 of nothing). */
   root(): Uint8Array {
     if (this.rootHash) return this.rootHash;
@@ -231,6 +236,37 @@ export class IndexTree {
     let at = 0;
     for (const h of heights(count)) blocks.push(make(at, h)), (at += 2 ** h);
     return new IndexTree(count, blocks);
+  }
+}
+
+/**
+ * Builds an IndexTree from leaves pushed one slice at a time in meter-id order (a staged log's index, built during
+ * the preparation: period-prepare.ts). Holds the perfect subtrees of the count so far (its binary decomposition,
+ * largest first); a push joins equal heights, 2 hashes per leaf amortized. tree() gives exactly IndexTree.of's tree.
+ */
+export class IndexTreeBuilder {
+  private readonly stack: Node[] = [];
+  private readonly hs: number[] = [];
+  private count = 0;
+  private lastId?: string;
+
+  push(leaf: MeterIndexLeaf): void {
+    if (this.lastId !== undefined && compareMeterIds(this.lastId, leaf.meterId) >= 0) throw new LedgerError('STORE_CORRUPT', `index leaves are not sorted by meter id at ${this.count}`);
+    this.lastId = leaf.meterId;
+    let n = leafNode(leaf);
+    let h = 0;
+    while (this.hs.length > 0 && this.hs[this.hs.length - 1] === h) {
+      this.hs.pop();
+      n = join(this.stack.pop()!, n); // two perfect subtrees of 2^h leaves: MTH of their 2^(h+1), RFC 9162 §2.1.1
+      h++;
+    }
+    this.stack.push(n);
+    this.hs.push(h);
+    this.count++;
+  }
+
+  tree(): IndexTree {
+    return IndexTree.ofBlocks(this.count, [...this.stack]);
   }
 }
 

@@ -24,6 +24,12 @@ export interface LedgerLogOptions {
    * every checkpoint rebuilds it from all the meters' leaves, O(meters) (the reference in index-tree-measure.ts).
    */
   incrementalIndex?: boolean;
+  /**
+   * The index tree of this store built ahead (a prepared period log, period-prepare.ts) and the meters whose leaves
+   * may have changed since it was built: the first checkpoint updates it by path instead of building from all leaves.
+   * It must be the tree over the store's leaves then; used only with the by-path update (a writer SqliteStore).
+   */
+  indexTree?: { tree: IndexTree; changed: Iterable<string> };
 }
 
 /**
@@ -45,7 +51,15 @@ export class LedgerLog {
     readonly origin: string,
     private readonly signer: NoteSigner,
     private readonly options: LedgerLogOptions = {},
-  ) {}
+  ) {
+    const seed = options.indexTree;
+    const changes = seed && options.incrementalIndex !== false && store instanceof SqliteStore ? store.meterIndex.watch() : undefined;
+    if (seed && changes) {
+      for (const id of seed.changed) changes.add(id);
+      this.changes = changes; // from now on every commit's meters join the changed ones
+      this.tree = seed.tree;
+    }
+  }
 
   get size(): bigint {
     return this.store.treeSize();

@@ -191,30 +191,41 @@ export class SqliteMeterIndex {
     return leaf;
   }
 
-  /**
-   * Every registered or anchoring meter's leaf, sorted by meter id. One ordered scan of the bindings and of the
-   * anchoring meters' edges, merged with the sorted ids (SQLite's BINARY order of the ASCII ids, meter-id.ts, is
-   * compareMeterIds), instead of 3–5 queries per meter; the leaves are the same as leaf(id) gives.
-   */
+  /** Every registered or anchoring meter's id, sorted (compareMeterIds). */
+  ids(): string[] {
+    return (this.q.ids.all() as Row[]).map((r) => r.meter_id as string).sort(compareMeterIds);
+  }
+
+  /** Every registered or anchoring meter's leaf, sorted by meter id. */
   leaves(): MeterIndexLeaf[] {
-    const ids = (this.q.ids.all() as Row[]).map((r) => r.meter_id as string).sort(compareMeterIds);
+    return this.leavesOf(this.ids());
+  }
+
+  /**
+   * The leaves of `ids`: a run of consecutive ids of ids() (all indexed ids between its first and last). One ordered
+   * range scan of the bindings and of the anchoring meters' edges, merged with the ids (SQLite's BINARY order of the
+   * ASCII ids, meter-id.ts, is compareMeterIds), instead of 3–5 queries per meter; the leaves are leaf(id)'s.
+   * `cache` false: the writer's leaf cache is neither read nor filled (a staged log's index, period-prepare.ts).
+   */
+  leavesOf(ids: readonly string[], cache = true): MeterIndexLeaf[] {
+    if (ids.length === 0) return [];
     if (!this.q.tree) return ids.map((id) => this.leaf(id)); // a read-only view of a store without meter_trees
     const p = (sql: string) => this.d.db.prepare(sql);
-    const binding = merged(p('SELECT * FROM bindings ORDER BY meter_id, leaf_index').iterate() as IterableIterator<Row>);
-    const edge = merged(p('SELECT a.meter_id, a.num, t.size, t.edge FROM anchor_meters a LEFT JOIN meter_trees t ON t.meter = a.num ORDER BY a.meter_id').iterate() as IterableIterator<Row>);
+    const range = [ids[0]!, ids[ids.length - 1]!];
+    const binding = merged(p('SELECT * FROM bindings WHERE meter_id BETWEEN ? AND ? ORDER BY meter_id, leaf_index').iterate(...range) as IterableIterator<Row>);
+    const edge = merged(p('SELECT a.meter_id, a.num, t.size, t.edge FROM anchor_meters a LEFT JOIN meter_trees t ON t.meter = a.num WHERE a.meter_id BETWEEN ? AND ? ORDER BY a.meter_id').iterate(...range) as IterableIterator<Row>);
     const hasEvents = p("SELECT 1 FROM sqlite_schema WHERE name = 'meter_events'").get() !== undefined;
-    const operated = new Set(hasEvents ? (p('SELECT DISTINCT meter_id FROM meter_events').all() as Row[]).map((r) => r.meter_id as string) : []);
+    const operated = new Set(hasEvents ? (p('SELECT DISTINCT meter_id FROM meter_events WHERE meter_id BETWEEN ? AND ?').all(...range) as Row[]).map((r) => r.meter_id as string) : []);
+    const cached = cache && this.d.writer;
     try {
-      return ids.map((meterId) => this.scannedLeaf(meterId, binding.take(meterId), edge.take(meterId)[0], operated));
+      return ids.map((meterId) => (cached && this.leafCache.get(meterId)) || this.scannedLeaf(meterId, binding.take(meterId), edge.take(meterId)[0], operated, cached));
     } finally {
       binding.close();
       edge.close();
     }
   }
 
-  private scannedLeaf(meterId: string, bindings: Row[], anchored: Row | undefined, operated: ReadonlySet<string>): MeterIndexLeaf {
-    const hit = this.d.writer ? this.leafCache.get(meterId) : undefined;
-    if (hit) return hit;
+  private scannedLeaf(meterId: string, bindings: Row[], anchored: Row | undefined, operated: ReadonlySet<string>, cache: boolean): MeterIndexLeaf {
     let e: CompactEdge = EMPTY_EDGE;
     if (anchored) {
       const num = anchored.num as bigint;
@@ -224,7 +235,7 @@ export class SqliteMeterIndex {
     const events = bindings.map((r) => bindingEvent(meterId, r));
     if (operated.has(meterId)) events.push(...this.revocations(meterId)), events.sort(byLeafIndex);
     const leaf = { meterId, treeSize: e.size, treeRoot: edgeRoot(e), keyEventsSize: BigInt(events.length), keyEventsRoot: keyEventsRoot(events) };
-    if (this.d.writer) this.leafCache.set(meterId, leaf);
+    if (cache) this.leafCache.set(meterId, leaf);
     return leaf;
   }
 

@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import pino from 'pino';
 import {
-  decodePreviousLog, generateKeyPair, keyId, leafHash, openCheckpoint, parseVerifierKey, toHex, utf8, verifyInclusion, verifyPeriodChain,
+  decodePreviousLog, generateKeyPair, indexCommitment, indexRoot, keyId, leafHash, openCheckpoint, parseCheckpointText, parseNote, parseVerifierKey, toHex, utf8,
+  verifyInclusion, verifyPeriodChain,
 } from '@meterseal/protocol';
+import { IndexTree } from './index-tree.js';
 import { loadOrCreateKeys, type LedgerKeys } from './keys.js';
 import { PeriodLogSet } from './period-set.js';
 import { RotatingLog, RotatingStore } from './period-store.js';
@@ -232,4 +234,75 @@ t.test('within the lead, the preparation starts by itself and runs in batches be
   clock.ms = Date.UTC(2026, 10, 21, 13, 0, 1);
   l.filler(2);
   t.equal(decodePreviousLog(l.store.getEntry(0n)!).carried, BigInt(600 + turns), 'every meter carried, also those registered during the preparation');
+});
+
+const committedIndex = (note: string) => indexCommitment(parseCheckpointText(parseNote(note).text));
+
+t.test('prepared ahead: the new log\'s index tree is built during the preparation; the first checkpoint updates it by path to what a build from the store gives, and equals the whole carry\'s when the carried sets are equal', async (t) => {
+  const keys = loadOrCreateKeys(tempDir(t), BASE);
+  const clockA = new ManualClock(Date.UTC(2026, 10, 21, 12, 30));
+  const clockB = new ManualClock(Date.UTC(2026, 10, 21, 12, 30));
+  const prepared = ledger(t, tempDir(t), keys, clockA, 0);
+  const whole = ledger(t, tempDir(t), keys, clockB, 0);
+  for (const l of [prepared, whole]) {
+    history(l);
+    for (let i = 0; i < 40; i++) l.register(`M-${String(i).padStart(2, '0')}`);
+  }
+  const p = prepared.set.startPreparation();
+  // key events during the lead that change no staged entry (so both carries hold the same entries): a new meter,
+  // a revocation, first bindings — each meter's leaf changes after its leaf was put in the staged index tree
+  const lead = (l: L, step: () => void): void => {
+    step();
+    l.register('G');
+    step();
+    l.revoke('C');
+    l.bind('E', 6, 1n);
+    l.bind('G', 7, 1n);
+    l.bind('M-07', 8, 1n);
+  };
+  lead(prepared, () => p.step(10));
+  lead(whole, () => {});
+  while (!p.complete) p.step(10);
+  t.equal(p.progress().indexed, 45, 'the staged log\'s index tree holds the 45 meters of the snapshot (G came later)');
+  const realOf = IndexTree.of;
+  let builds = 0;
+  IndexTree.of = (leaves) => (builds++, realOf.call(IndexTree, leaves));
+  t.teardown(() => void (IndexTree.of = realOf));
+  clockA.ms = Date.UTC(2026, 10, 21, 13, 0, 1);
+  prepared.filler(3); // rotates
+  t.equal(prepared.set.lastRotation?.prepared, true, 'the rotation used the preparation');
+  t.equal(builds, 0, 'no index tree was built from all leaves at the boundary (the old log\'s and the new log\'s checkpoints: updates by path)');
+  clockB.ms = Date.UTC(2026, 10, 21, 13, 0, 1);
+  whole.filler(3);
+  t.ok(builds >= 1, 'the whole carry builds the new log\'s index from its leaves');
+  IndexTree.of = realOf;
+  const a = newLog(prepared);
+  const b = newLog(whole);
+  t.same(a.entries, b.entries, 'the same carried entries');
+  const first = committedIndex(prepared.store.getCheckpoint()!.note);
+  const leaves = prepared.store.meterIndexLeaves();
+  t.same([first.meters, toHex(first.root)], [BigInt(leaves.length), toHex(indexRoot(leaves))], 'the first checkpoint\'s meterseal-index/v1 line is indexRoot over the new store\'s leaves');
+  const other = committedIndex(whole.store.getCheckpoint()!.note);
+  t.same([first.meters, toHex(first.root)], [other.meters, toHex(other.root)], 'and the whole carry\'s first checkpoint commits the same index');
+  prepared.bind('M-11', 9, 1n); // later checkpoints keep updating the handed-over tree
+  prepared.register('H');
+  const next = committedIndex(prepared.log.checkpointNow().note);
+  const now = prepared.store.meterIndexLeaves();
+  t.same([next.meters, toHex(next.root)], [BigInt(now.length), toHex(indexRoot(now))], 'the next checkpoint too');
+});
+
+t.test('prepared ahead with a superseded staged binding: the first checkpoint\'s index is still what the store gives', async (t) => {
+  const keys = loadOrCreateKeys(tempDir(t), BASE);
+  const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 30));
+  const l = ledger(t, tempDir(t), keys, clock, 0);
+  history(l);
+  const p = l.set.startPreparation();
+  during(l, () => p.step(2));
+  while (!p.complete) p.step(2);
+  clock.ms = Date.UTC(2026, 10, 21, 13, 0, 1);
+  l.filler(3);
+  t.equal(l.set.lastRotation?.prepared, true);
+  const c = committedIndex(l.store.getCheckpoint()!.note);
+  const leaves = l.store.meterIndexLeaves();
+  t.same([c.meters, toHex(c.root)], [BigInt(leaves.length), toHex(indexRoot(leaves))], 'indexRoot over the new store\'s leaves (B\'s two bindings, G new)');
 });

@@ -6,7 +6,10 @@
 //      bytes), staged in <dataDir>/periods/<period>.carry.sqlite, a sort buffer keyed by old leaf index;
 //   2. write: the new period's log itself, <dataDir>/periods/<next>.staged.sqlite: a placeholder leaf 0, then
 //      the staged entries in old-log order, with their tree nodes, per-meter index rows and derived rows,
-//      exactly as the carry at the boundary writes them.
+//      exactly as the carry at the boundary writes them;
+//   3. index: the staged log's per-meter index tree (index-tree.ts), its leaves read and hashed in meter-id order,
+//      a slice at a time (IndexTreeBuilder), so the new log's first checkpoint is an update by path of the meters
+//      changed since the snapshot, not a build from every meter's leaf (O(meters) at the boundary). Memory only.
 // Every key event appended to the current log from the snapshot on marks its meter as changed. At the
 // boundary (finish): for each changed meter, the entries of its final carry that were appended since the
 // snapshot (index ≥ S) are appended, all in old-log order; then leaf 0 becomes the PreviousLog and the left
@@ -25,6 +28,7 @@ import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { deserialize, serialize } from 'node:v8';
 import { LedgerError } from './errors.js';
+import { IndexTreeBuilder, type IndexTree } from './index-tree.js';
 import { byOldIndex, carriedCounterDeltas, fetchCarried, meterCarried, type CarriedEntry, type CarryDescriptor } from './period-carry.js';
 import { SqliteStore, openSqliteStore } from './sqlite-store.js';
 import type { AppendEffect, LedgerStore } from './store.js';
@@ -33,6 +37,8 @@ import type { AppendEffect, LedgerStore } from './store.js';
 export const PREPARE_BATCH_METERS = 100;
 /** Staged entries written into the new log per batch (one transaction). */
 export const PREPARE_BATCH_ENTRIES = 1000;
+/** Index leaves read and hashed per batch (the staged log's index tree). */
+export const PREPARE_BATCH_LEAVES = 1000;
 /** Entries appended per transaction at the boundary. */
 const BOUNDARY_BATCH = 5000;
 
@@ -57,6 +63,8 @@ export interface PrepareProgress {
   done: number;
   staged: number;
   written: number;
+  /** Meters whose index leaf is in the staged log's index tree. */
+  indexed: number;
   changed: number;
 }
 
@@ -80,6 +88,11 @@ export class CarryPreparer {
   private lastWritten = -1n;
   private done = false;
   private log?: SqliteStore;
+  /** The index phase: the staged log's meter ids, how many are in the builder, and the tree once all are. */
+  private indexIds?: string[];
+  private indexed = 0;
+  private builder?: IndexTreeBuilder;
+  private indexTree?: IndexTree;
   /** Meters with a key event appended since the snapshot: their later entries are appended at the boundary. */
   readonly changed = new Set<string>();
   private readonly put: Database.Statement;
@@ -111,12 +124,13 @@ export class CarryPreparer {
   }
 
   progress(): PrepareProgress {
-    return { meters: this.meters.length, done: this.next, staged: this.staged, written: this.written, changed: this.changed.size };
+    return { meters: this.meters.length, done: this.next, staged: this.staged, written: this.written, indexed: this.indexed, changed: this.changed.size };
   }
 
   /**
    * One short synchronous slice: reads and stages the next `meters` meters at the snapshot, or, once all are
-   * read, writes the next staged entries into the new log. True when the new log holds every staged entry.
+   * read, writes the next staged entries into the new log, and once all are written, adds the next leaves to its
+   * index tree. True when the new log holds every staged entry and its index tree is built.
    */
   step(meters = PREPARE_BATCH_METERS): boolean {
     if (this.done) return true;
@@ -133,14 +147,32 @@ export class CarryPreparer {
       if (end >= this.meters.length) this.startLog();
       return false;
     }
+    if (this.indexIds) return this.indexStep();
     const rows = this.db.prepare('SELECT old_index, entry, effect FROM carry WHERE old_index > ? ORDER BY old_index LIMIT ?')
       .all(this.lastWritten, PREPARE_BATCH_ENTRIES) as Array<{ old_index: bigint; entry: Buffer; effect: Buffer }>;
     const batch = rows.map((r): CarriedEntry => ({ oldIndex: r.old_index, entry: new Uint8Array(r.entry), effect: decodeEffect(r.effect) }));
     this.append(batch);
     this.written += batch.length;
     if (batch.length > 0) this.lastWritten = batch[batch.length - 1]!.oldIndex;
-    this.done = batch.length < PREPARE_BATCH_ENTRIES;
-    return this.done;
+    if (batch.length < PREPARE_BATCH_ENTRIES) {
+      this.indexIds = this.log!.meterIndex.ids();
+      this.builder = new IndexTreeBuilder();
+    }
+    return false;
+  }
+
+  /** Reads and hashes the next leaves of the staged log's index (nothing writes to it until finish). */
+  private indexStep(): boolean {
+    const ids = this.indexIds!;
+    const end = Math.min(ids.length, this.indexed + PREPARE_BATCH_LEAVES);
+    for (const leaf of this.log!.meterIndex.leavesOf(ids.slice(this.indexed, end), false)) this.builder!.push(leaf);
+    this.indexed = end;
+    if (end < ids.length) return false;
+    this.indexTree = this.builder!.tree();
+    this.builder = undefined;
+    this.indexIds = undefined;
+    this.done = true;
+    return true;
   }
 
   /** The snapshot is read: released (the WAL may be checkpointed again); the new log gets its identity and leaf 0. */
@@ -179,10 +211,11 @@ export class CarryPreparer {
    * At the boundary, once `old` is closed (nothing appends to it any more): appends, for every changed meter,
    * the entries of its carry out of `old` that were appended since the snapshot — all in old-log order — then
    * makes leaf 0 `entry0(carried)` with the left edge of the tree, in one transaction. Returns the staged
-   * log's path (closed: the caller renames it into place) and the number of carried entries.
+   * log's path (closed: the caller renames it into place), the number of carried entries, and its index tree as
+   * built before these appends with the meters they change (LedgerLogOptions.indexTree).
    */
-  finish(old: LedgerStore, entry0: (carried: bigint) => Uint8Array): { path: string; count: number; appended: number } {
-    if (!this.done || !this.log) throw new LedgerError('INTERNAL', 'the carry preparation is not complete');
+  finish(old: LedgerStore, entry0: (carried: bigint) => Uint8Array): { path: string; count: number; appended: number; index: { tree: IndexTree; changed: Set<string> } } {
+    if (!this.done || !this.log || !this.indexTree) throw new LedgerError('INTERNAL', 'the carry preparation is not complete');
     const log = this.log;
     const later: CarryDescriptor[] = [];
     for (const m of this.changed) for (const d of meterCarried(old, m)) if (d.oldIndex >= this.snapshotSize) later.push(d);
@@ -200,7 +233,7 @@ export class CarryPreparer {
     log.replaceLeafZero(entry0(BigInt(count)));
     log.close();
     this.log = undefined;
-    return { path: this.target.path, count, appended: later.length };
+    return { path: this.target.path, count, appended: later.length, index: { tree: this.indexTree, changed: new Set(this.changed) } };
   }
 
   /** Ends the preparation: both files deleted (after finish, the staged log has been renamed away). */

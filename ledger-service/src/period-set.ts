@@ -6,7 +6,9 @@
 //   2. the new file gets its identity and, in batches, entry 0 — a PreviousLog record (protocol 0x16)
 //      committing the final checkpoint note — followed by the carried key state (period-carry.ts); or, when the
 //      next log was prepared ahead (period-prepare.ts), the staged log gets the key events since its snapshot,
-//      then its real entry 0 and the left edge of its tree in one transaction, and is renamed into place;
+//      then its real entry 0 and the left edge of its tree in one transaction, and is renamed into place; its
+//      index tree, built during the preparation, is handed to the new LedgerLog (the first checkpoint updates it by
+//      path: only the meters changed since the snapshot), and after a restart is built from the store as always;
 //   3. the new log becomes current; the old file is reopened read-only for the period API.
 // Crash safety (kill -9 anywhere in 1–3): on start, a newest file that is not complete — empty with a
 // predecessor, or holding fewer than 1 + carried entries — is deleted and the rotation is done again; a closed
@@ -21,7 +23,7 @@ import {
 } from '@meterseal/protocol';
 import { LedgerError } from './errors.js';
 import type { LedgerKeys } from './keys.js';
-import { LedgerLog } from './log.js';
+import { LedgerLog, type LedgerLogOptions } from './log.js';
 import { carriedCounterDeltas, carriedState } from './period-carry.js';
 import { CarryPreparer, discardStaging } from './period-prepare.js';
 import type { AppendEffect } from './store.js';
@@ -132,7 +134,8 @@ export class PeriodLogSet {
     return join(this.dir, `${period}.sqlite`);
   }
 
-  private openLog(period: string): PeriodLog {
+  /** `indexTree`: the log's index tree built ahead (a prepared rotation): its first checkpoint updates it by path. */
+  private openLog(period: string, indexTree?: LedgerLogOptions['indexTree']): PeriodLog {
     const path = this.pathOf(period);
     const origin = periodOrigin(this.o.baseOrigin, period);
     const store = openSqliteStore(path);
@@ -145,7 +148,7 @@ export class PeriodLogSet {
       } else if (o !== origin || k === undefined || !bytesEqual(fromHex(k), this.o.keys.publicKey)) {
         throw new LedgerError('STORE_MISMATCH', `${path}: origin "${o}" and key ${k} are not "${origin}" and ${toHex(this.o.keys.publicKey)}`);
       }
-      return { period, origin, path, store, log: new LedgerLog(store, origin, this.o.keys.noteSigner) };
+      return { period, origin, path, store, log: new LedgerLog(store, origin, this.o.keys.noteSigner, indexTree ? { indexTree } : {}) };
     } catch (err) {
       store.close();
       throw err;
@@ -281,7 +284,7 @@ export class PeriodLogSet {
           renameSync(staged.path, this.pathOf(period));
           syncDir(this.dir);
           carried = staged.count;
-          next = this.openLog(period);
+          next = this.openLog(period, staged.index); // the index tree built during the preparation
           usedPrepared = true;
         } catch (err) {
           this.o.logger.warn({ err, period }, 'the prepared log could not be completed; carrying whole at the boundary');
