@@ -3,7 +3,8 @@
 // the next log prepared ahead (period-prepare.ts: read at a snapshot, then written into the staged log) with
 // 1 % of the meters binding a new key during the preparation (appended at the boundary, before entry 0 and the
 // left edge are written). Also the longest single preparation batch: the longest pause the preparation puts
-// between two pieces of ingest. `node --import tsx ledger-service/src/period-carry-measure.ts 20000 3` (meters, repeats).
+// between two pieces of ingest, and the index phase's part (the staged log's index tree, built so the new log's
+// first checkpoint is an update by path). `node --import tsx ledger-service/src/period-carry-measure.ts 20000 3` (meters, repeats).
 // Prints JSON.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,17 +51,21 @@ function run(prepare: boolean): Record<string, number> {
       let steps = 0;
       let longest = 0;
       let total = 0;
+      let longestIndex = 0;
+      let indexMs = 0;
       while (!p.complete) {
         const t0 = performance.now();
+        const indexed = p.progress().indexed;
         p.step();
         const ms = performance.now() - t0;
         longest = Math.max(longest, ms);
+        if (p.progress().indexed > indexed) (longestIndex = Math.max(longestIndex, ms)), (indexMs += ms);
         total += ms;
         if (steps < rebind) log.appendBatch([binding((steps * 97) % meters, 252, 1000n)]);
         steps++;
       }
       for (let k = steps; k < rebind; k++) log.appendBatch([binding((k * 97) % meters, 252, 1000n)]);
-      Object.assign(out, { prepareMs: Math.round(total), prepareBatches: steps, longestBatchMs: Number(longest.toFixed(1)), changedMeters: p.changed.size });
+      Object.assign(out, { prepareMs: Math.round(total), prepareBatches: steps, longestBatchMs: Number(longest.toFixed(1)), changedMeters: p.changed.size, indexMs: Math.round(indexMs), longestIndexBatchMs: Number(longestIndex.toFixed(1)) });
     }
     now = Date.UTC(2026, 11, 1, 0, 0, 1);
     const t0 = performance.now();
@@ -99,6 +104,7 @@ console.log(JSON.stringify({
     carriedEntries: prepared[0]!['carriedEntries'], changedMeters: prepared[0]!['changedMeters'], boundaryStallMs: prepared.map((r) => r['boundaryStallMs']),
     carryMs: prepared.map((r) => r['carryMs']), finalCheckpointMs: prepared.map((r) => r['finalCheckpointMs']), firstCheckpointMs: prepared.map((r) => r['firstCheckpointMs']),
     prepareMs: prepared.map((r) => r['prepareMs']), prepareBatches: prepared[0]!['prepareBatches'], longestBatchMs: prepared.map((r) => r['longestBatchMs']),
+    indexMs: prepared.map((r) => r['indexMs']), longestIndexBatchMs: prepared.map((r) => r['longestIndexBatchMs']),
   },
   medianStallMs: { whole: median(whole, 'boundaryStallMs'), prepared: median(prepared, 'boundaryStallMs') },
   medianCarryMs: { whole: median(whole, 'carryMs'), prepared: median(prepared, 'carryMs') },
