@@ -181,7 +181,10 @@ export class WitnessAttacher {
     const origin = p.state.origin;
     if (!this.periods || origin === undefined || origin === this.periods.current.origin || p.state.witnessSize === undefined) return undefined;
     const info = this.periods.periods().find((i) => i.origin === origin && i.closed);
-    if (!info?.finalCheckpoint || info.size <= p.state.witnessSize) return undefined;
+    if (!info?.finalCheckpoint || info.size < p.state.witnessSize) return undefined;
+    // the witness may have cosigned the final size already while the ledger, stopping, never stored the answer:
+    // then it is asked again (same size, empty proof — c2sp.org/tlog-witness) unless the closed log holds it
+    if (info.size === p.state.witnessSize && this.periods.closedStore(info.period)?.getCosignatures(info.size).some((c) => c.witness === p.target.verifierKey)) return undefined;
     return { origin, period: info.period, note: info.finalCheckpoint, size: info.size };
   }
 

@@ -166,3 +166,40 @@ t.test('a ledger restarted across a boundary asks the witness where it stands, h
   t.same(witness.position(BASE), { origin: periodOrigin(BASE, T13), period: T13 });
   t.match(again.ledger.stats().witnesses, { refused: 0 });
 });
+
+t.test('a witness that cosigned the final size while the ledger never stored the answer is asked again after the restart', async (t) => {
+  const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 40, 0));
+  const dataDir = tempDir(t);
+  writeWhitelist(dataDir, [M1]);
+  const ledgerVkey = loadOrCreateKeys(dataDir, BASE).verifierKey;
+  const witness = await startWitness(
+    { dataDir: tempDir(t, 'meterseal-witness-'), name: 'witness.test/lost', http: { port: 0 }, logs: [{ origin: BASE, verifierKey: ledgerVkey, rotates: true }] },
+    { log: pino({ level: 'silent' }) },
+  );
+  t.teardown(() => witness.close());
+  // first run without the witness configured: the witness is fed out of band, so the ledger stores no cosignature
+  const first = await startTestLedger(t, { dataDir, config: { origin: BASE, rotation: { period: 'hour' as const }, checkpointIntervalMs: 20 }, now: clock.now });
+  const m = await first.meter(M1);
+  await m.onboard(1n);
+  t.match((await m.anchor(1n)).response, { ok: true });
+  t.match((await m.anchor(2n)).response, { ok: true });
+  const size = BigInt(first.ledger.stats().treeSize);
+  await first.ledger.checkpointNow();
+  const fed = await feedWitness({ ledgerUrl: first.ledger.httpUrl, witnessUrl: witness.url, state: {}, witnessVerifierKey: witness.verifierKey });
+  t.equal(fed.size, size, 'the witness cosigned the size that will be final');
+  await m.close();
+  await first.ledger.close();
+
+  clock.ms = Date.UTC(2026, 10, 21, 13, 20, 0); // restarted across the boundary, now with the witness
+  const config = {
+    origin: BASE, rotation: { period: 'hour' as const }, checkpointIntervalMs: 20,
+    witnesses: [{ url: witness.url, verifierKey: witness.verifierKey }], witnessQuorum: 1,
+  };
+  const again = await startTestLedger(t, { dataDir, config, now: clock.now });
+  await cosigned(again.ledger.httpUrl, periodOrigin(BASE, T13), 1n);
+  const r2 = await receipt(again.ledger.httpUrl, M1.meterId, 2n);
+  const w = parseCosignatureVerifierKey(witness.verifierKey);
+  t.equal(openCheckpoint(r2.anchorProof.checkpoint, parseVerifierKey(again.ledger.verifierKey), periodOrigin(BASE, T12)).size, size, 'the receipt is against 12:00\'s final checkpoint…');
+  t.equal(countWitnesses(r2.anchorProof.checkpoint, [w]), 1, '… with the cosignature the witness gave again');
+  t.match(again.ledger.stats().witnesses, { refused: 0 });
+});
