@@ -11,11 +11,11 @@
 // A ledger leaf whose seq the collector holds but another period already took (a reading anchored twice, by a
 // ledger that does not deduplicate resends across a boundary) is not missing: the same leaf is a match, another
 // leaf at that seq is reported tampered in the period that anchors it.
-import { hash } from 'node:crypto';
-import { EMPTY_ROOT, HASH_LENGTH, bytesEqual, meterLeafHash, type MeterIndexLeaf } from '@meterseal/protocol';
+import { bytesEqual, meterLeafHash, type MeterIndexLeaf } from '@meterseal/protocol';
 import type { LedgerClient } from './ledger-client.js';
 import type { PeriodLog } from './reconcile-period-index.js';
 import { compareMeter, type CollectedLeaf, type LeafVerdict } from './reconcile-tree.js';
+import { rootOfLeafHashes } from './rehash-hash.js';
 
 /** A verdict with the period whose log it was found in (unanchored: the current period). */
 export type PeriodVerdict = LeafVerdict & { period: string };
@@ -32,31 +32,7 @@ export interface PeriodsCompare {
  * several periods anchor, in every window); null when one of them cannot be encoded.
  */
 export function prefixRoot(leaves: readonly CollectedLeaf[], n: number): Uint8Array | null {
-  if (n === 0) return EMPTY_ROOT;
-  const node = Buffer.alloc(1 + 2 * HASH_LENGTH);
-  node[0] = 0x01; // RFC 9162 §2.1.1 node prefix
-  const nodeOf = (left: Uint8Array, right: Uint8Array): Uint8Array => {
-    node.set(left, 1);
-    node.set(right, 1 + HASH_LENGTH);
-    return hash('sha256', node, 'buffer');
-  };
-  const sizes: number[] = [];
-  const hashes: Uint8Array[] = [];
-  for (let i = 0; i < n; i++) {
-    let h = leaves[i]!.leafHash;
-    if (h === null) return null;
-    let size = 1;
-    while (sizes.length > 0 && sizes[sizes.length - 1] === size) {
-      h = nodeOf(hashes.pop()!, h);
-      sizes.pop();
-      size *= 2;
-    }
-    sizes.push(size);
-    hashes.push(h);
-  }
-  let h = hashes.pop()!;
-  while (hashes.length > 0) h = nodeOf(hashes.pop()!, h); // smaller complete subtrees hang off the right edge
-  return new Uint8Array(h);
+  return rootOfLeafHashes(n, (i) => leaves[i]!.leafHash);
 }
 
 function prefixMatches(leaves: readonly CollectedLeaf[], proven: MeterIndexLeaf): boolean {

@@ -33,6 +33,14 @@ export function leafHasher(meterId: string): (seq: bigint, keyId: Uint8Array, re
 
 /** RFC 9162 §2.1.1 MTH over `n` leaf hashes laid end to end in `leaves` (n × 32 bytes). */
 export function rootOfFlatLeaves(leaves: Uint8Array, n: number): Uint8Array {
+  return rootOfLeafHashes(n, (i) => leaves.subarray(i * HASH_LENGTH, (i + 1) * HASH_LENGTH))!;
+}
+
+/**
+ * RFC 9162 §2.1.1 MTH over the leaf hashes leafAt(0..n-1), bottom-up as complete subtrees close (the same root
+ * as protocol rootOfLeaves, without its recursion and allocations); null as soon as a leaf is null.
+ */
+export function rootOfLeafHashes(n: number, leafAt: (i: number) => Uint8Array | null): Uint8Array | null {
   if (n === 0) return EMPTY_ROOT;
   const node = Buffer.alloc(1 + 2 * HASH_LENGTH);
   node[0] = 0x01; // RFC 9162 §2.1.1 node prefix
@@ -46,7 +54,8 @@ export function rootOfFlatLeaves(leaves: Uint8Array, n: number): Uint8Array {
   const hashes: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
     let size = 1;
-    let h: Uint8Array = leaves.subarray(i * HASH_LENGTH, (i + 1) * HASH_LENGTH);
+    let h = leafAt(i);
+    if (h === null) return null;
     while (sizes.length > 0 && sizes[sizes.length - 1] === size) {
       h = hashOf(hashes.pop()!, h);
       sizes.pop();
