@@ -2,50 +2,34 @@
 // and SIGKILLs itself between two steps (testing/rotation-crash-child.ts); the ledger restarted on the same
 // data directory is consistent: the closed log kept its final checkpoint, the new log holds entry 0 and every
 // carried entry exactly once, the chain of periods verifies, and the meter anchors without binding again.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { decodePreviousLog, fromBase64, openCheckpoint, parseVerifierKey, verifyPeriodChain } from '@meterseal/protocol';
-import { ManualClock, startTestLedger, tempDir, writeWhitelist } from './testing/harness.js';
+import { startTestLedger, tempDir } from './testing/harness.js';
+import { ROTATION_BASE, rotatingLedgerWithTwoMeters, runRotationChild } from './testing/rotation-crash.js';
 
 const child = fileURLToPath(new URL('./testing/rotation-crash-child.ts', import.meta.url));
 const M1 = { meterId: 'CR-1', customerAccount: 'A-1' };
 const M2 = { meterId: 'CR-2', customerAccount: 'A-2' };
-const BASE = 'crash.test/ledger';
+const BASE = ROTATION_BASE;
 const T12 = '2026-11-21T12';
 const T13 = '2026-11-21T13';
 const AFTER = Date.UTC(2026, 10, 21, 13, 0, 30);
 
-function runChild(dataDir: string, step: string): Promise<{ signal: NodeJS.Signals | null; code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, dataDir, String(AFTER), step], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    const timer = setTimeout(() => p.kill('SIGKILL'), 120_000);
-    p.once('exit', (code, signal) => (clearTimeout(timer), resolve({ code, signal, out })));
-  });
-}
 
 interface LinkJson { checkpoint: string; firstEntry?: string; firstEntryProof?: string[] }
 
 // (before-close is in the child too; it is the same state as a crash before the rotation began, not run here)
 for (const step of ['after-close', 'before-entry0', 'mid-carry']) {
   t.test(`kill -9 ${step}: the restarted ledger completes the rotation consistently`, async (t) => {
-    const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 40, 0));
     const dataDir = tempDir(t);
-    writeWhitelist(dataDir, [M1, M2]);
-    const config = { origin: BASE, rotation: { period: 'hour' as const }, checkpointIntervalMs: 3_600_000 };
-    const first = await startTestLedger(t, { dataDir, config, now: clock.now });
-    const m = await first.meter(M1);
-    await m.onboard(1n);
-    for (const seq of [1n, 2n]) t.match((await m.anchor(seq)).response, { ok: true });
-    t.match(await (await first.meter(M2)).register(), { ok: true });
+    const { first, clock, config, m } = await rotatingLedgerWithTwoMeters(t, dataDir, M1, M2);
     const finalBefore = await first.ledger.checkpointNow();
     await first.ledger.close();
 
-    const r = await runChild(dataDir, step);
+    const r = await runRotationChild(child, dataDir, AFTER, step);
     t.equal(r.signal, 'SIGKILL', `the child was killed at ${step} (${r.out.trim() || 'no output'})`);
     const file13 = join(dataDir, 'periods', `${T13}.sqlite`);
     if (step === 'after-close') t.notOk(existsSync(file13), 'no new log file yet');

@@ -5,49 +5,33 @@
 // once, the chain verifies); restarted still within the lead, the preparation begins again from nothing and the
 // rotation after it is just as consistent. Killed at the boundary after the staged log got its real entry 0 but
 // before it was renamed into place: the staged log is discarded on start and the carry is done whole.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { decodePreviousLog, fromBase64, parseVerifierKey, verifyPeriodChain } from '@meterseal/protocol';
-import { ManualClock, startTestLedger, tempDir, writeWhitelist } from './testing/harness.js';
+import { startTestLedger, tempDir } from './testing/harness.js';
+import { ROTATION_BASE, rotatingLedgerWithTwoMeters, runRotationChild } from './testing/rotation-crash.js';
 
 const child = fileURLToPath(new URL('./period-prepare-crash-child.ts', import.meta.url));
 const M1 = { meterId: 'PC-1', customerAccount: 'A-1' };
 const M2 = { meterId: 'PC-2', customerAccount: 'A-2' };
-const BASE = 'crash.test/ledger';
+const BASE = ROTATION_BASE;
 const T12 = '2026-11-21T12';
 const T13 = '2026-11-21T13';
 const IN_LEAD = Date.UTC(2026, 10, 21, 12, 59, 0); // the default lead for hours is 2 min
 
-function runChild(dataDir: string, at: string): Promise<{ signal: NodeJS.Signals | null; out: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, dataDir, String(IN_LEAD), at], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    const timer = setTimeout(() => p.kill('SIGKILL'), 120_000);
-    p.once('exit', (_code, signal) => (clearTimeout(timer), resolve({ signal, out })));
-  });
-}
 
 interface LinkJson { checkpoint: string; firstEntry?: string; firstEntryProof?: string[] }
 
 for (const restart of ['after the boundary', 'within the lead', 'after a kill before the rename']) {
   t.test(`kill -9 mid-preparation, restarted ${restart}: the staging is discarded and the rotation is consistent`, async (t) => {
-    const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 40, 0));
     const dataDir = tempDir(t);
-    writeWhitelist(dataDir, [M1, M2]);
-    const config = { origin: BASE, rotation: { period: 'hour' as const }, checkpointIntervalMs: 3_600_000 };
-    const first = await startTestLedger(t, { dataDir, config, now: clock.now });
-    const m = await first.meter(M1);
-    await m.onboard(1n);
-    for (const seq of [1n, 2n]) t.match((await m.anchor(seq)).response, { ok: true });
-    t.match(await (await first.meter(M2)).register(), { ok: true });
+    const { first, clock, config, m } = await rotatingLedgerWithTwoMeters(t, dataDir, M1, M2);
     await first.ledger.close();
 
-    const r = await runChild(dataDir, restart === 'after a kill before the rename' ? 'before-rename' : 'first-batch');
+    const r = await runRotationChild(child, dataDir, IN_LEAD, restart === 'after a kill before the rename' ? 'before-rename' : 'first-batch');
     t.equal(r.signal, 'SIGKILL', `the child was killed mid-preparation (${r.out.trim() || 'no output'})`);
     const staging = join(dataDir, 'periods', `${T12}.carry.sqlite`);
     if (restart === 'after a kill before the rename') {
