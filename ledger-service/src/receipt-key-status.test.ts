@@ -2,7 +2,7 @@
 // (a receipt's quorum checkpoint lags the log) equals the index that checkpoint committed, even after the log grew
 // with later anchors, a late lower seq, a revocation, a rotation and a new meter; the section built against it
 // verifies with protocol verifyKeyStatus and lists only the events below that size.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import {
   encodeKeyBinding, encodeRegistration, encodeRevocation, encodeSigned, generateKeyPair, keyId, noteSigner, openCheckpoint, parseKeyStatus,
   parseVerifierKey, encodeVerifierKey, verifyKeyStatus,
@@ -34,18 +34,23 @@ function revocation(meterId: string): { entry: Uint8Array; effect: AppendEffect 
 }
 const auth = (meterId: string): { entry: Uint8Array; effect: AppendEffect } => ({ entry: new Uint8Array([0x07, 1, meterId.length, ...Buffer.from(meterId)]), effect: { kind: 'auth', meterId, passed: true, atMs: 1 } });
 
-t.test('the index at an older checkpoint size is rebuilt exactly, and its key status verifies', async (t) => {
+/** A real SQLite log where each meter is registered, authenticated and bound (session key from seq 1). */
+function boundMeters(t: Test, ids: string[]) {
   const keys = generateKeyPair();
   const vkey = parseVerifierKey(encodeVerifierKey(ORIGIN, keys.publicKey));
   const store = openSqliteStore(join(tempDir(t), 'ledger.sqlite'));
   t.teardown(() => store.close());
   const log = new LedgerLog(store, ORIGIN, noteSigner(ORIGIN, keys.secretKey));
-  const d = { store, log };
-  for (const id of ['M-A', 'M-B', 'M-Q']) {
+  for (const id of ids) {
     log.appendBatch([registration(id)]);
     const a = log.appendBatch([auth(id)]);
     log.appendBatch([binding(id, id.charCodeAt(2), 1n, a)]);
   }
+  return { vkey, store, log, d: { store, log } };
+}
+
+t.test('the index at an older checkpoint size is rebuilt exactly, and its key status verifies', async (t) => {
+  const { vkey, store, log, d } = boundMeters(t, ['M-A', 'M-B', 'M-Q']);
   log.appendBatch([1n, 2n, 4n].map((s) => anchorAppend('M-A', s, Number(s))));
   log.appendBatch([anchorAppend('M-B', 1n, 1), anchorAppend('M-Q', 1n, 2)]);
   const older = log.checkpointNow();
@@ -100,17 +105,7 @@ t.test('a checkpoint whose index line does not match the store: no section (and 
 });
 
 t.test('a recent checkpoint uses the log\'s kept index snapshot; an evicted one is rebuilt to the same section', async (t) => {
-  const keys = generateKeyPair();
-  const vkey = parseVerifierKey(encodeVerifierKey(ORIGIN, keys.publicKey));
-  const store = openSqliteStore(join(tempDir(t), 'ledger.sqlite'));
-  t.teardown(() => store.close());
-  const log = new LedgerLog(store, ORIGIN, noteSigner(ORIGIN, keys.secretKey));
-  const d = { store, log };
-  for (const id of ['M-A', 'M-B']) {
-    log.appendBatch([registration(id)]);
-    const a = log.appendBatch([auth(id)]);
-    log.appendBatch([binding(id, id.charCodeAt(2), 1n, a)]);
-  }
+  const { vkey, store, log, d } = boundMeters(t, ['M-A', 'M-B']);
   log.appendBatch([anchorAppend('M-A', 1n, 1), anchorAppend('M-B', 1n, 2)]);
   const older = log.checkpointNow();
   t.ok(log.keptIndex(older.size), 'the checkpoint\'s own index snapshot is kept');
