@@ -2,7 +2,7 @@
 // real witness service configured with the ledger's base origin (`rotates`), a real meter anchoring. Before and
 // after the boundary /checkpoint carries the witness's cosignature and a receipt reaches the quorum; the witness
 // moved to the new period through the link (entry 0 committing the closed log's final checkpoint).
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import {
@@ -20,6 +20,20 @@ const T13 = '2026-11-21T13';
 const POLLS = 1500;
 
 /** Polls /checkpoint until it is of `origin`, at least `size`, with a witness line. */
+/** A ledger data directory (whitelist, keys) at `startMs` and a real witness of it set up for a rotating log. */
+async function ledgerDirAndWitness(t: Test, startMs: number, name: string) {
+  const clock = new ManualClock(startMs);
+  const dataDir = tempDir(t);
+  writeWhitelist(dataDir, [M1]);
+  const ledgerVkey = loadOrCreateKeys(dataDir, BASE).verifierKey;
+  const witness = await startWitness(
+    { dataDir: tempDir(t, 'meterseal-witness-'), name, http: { port: 0 }, logs: [{ origin: BASE, verifierKey: ledgerVkey, rotates: true }] },
+    { log: pino({ level: 'silent' }) },
+  );
+  t.teardown(() => witness.close());
+  return { clock, dataDir, witness };
+}
+
 async function cosigned(url: string, origin: string, size: bigint): Promise<string> {
   let text = '';
   for (let i = 0; i < POLLS; i++) {
@@ -44,15 +58,7 @@ async function receipt(url: string, meter: string, seq: bigint): Promise<ReturnT
 }
 
 t.test('after an hourly rotation the ledger\'s checkpoints are cosigned again and receipts keep their quorum', async (t) => {
-  const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 58, 0));
-  const dataDir = tempDir(t);
-  writeWhitelist(dataDir, [M1]);
-  const ledgerVkey = loadOrCreateKeys(dataDir, BASE).verifierKey;
-  const witness = await startWitness(
-    { dataDir: tempDir(t, 'meterseal-witness-'), name: 'witness.test/rot', http: { port: 0 }, logs: [{ origin: BASE, verifierKey: ledgerVkey, rotates: true }] },
-    { log: pino({ level: 'silent' }) },
-  );
-  t.teardown(() => witness.close());
+  const { clock, dataDir, witness } = await ledgerDirAndWitness(t, Date.UTC(2026, 10, 21, 12, 58, 0), 'witness.test/rot');
   const config = {
     origin: BASE, rotation: { period: 'hour' as const }, checkpointIntervalMs: 20,
     witnesses: [{ url: witness.url, verifierKey: witness.verifierKey }], witnessQuorum: 1,
@@ -101,15 +107,7 @@ t.test('after an hourly rotation the ledger\'s checkpoints are cosigned again an
 });
 
 t.test('feedWitness over the ledger\'s read API follows a rotation (GET /period/<id>/link and /period/<id>/v1/proof/…)', async (t) => {
-  const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 50, 0));
-  const dataDir = tempDir(t);
-  writeWhitelist(dataDir, [M1]);
-  const ledgerVkey = loadOrCreateKeys(dataDir, BASE).verifierKey;
-  const witness = await startWitness(
-    { dataDir: tempDir(t, 'meterseal-witness-'), name: 'witness.test/feed', http: { port: 0 }, logs: [{ origin: BASE, verifierKey: ledgerVkey, rotates: true }] },
-    { log: pino({ level: 'silent' }) },
-  );
-  t.teardown(() => witness.close());
+  const { clock, dataDir, witness } = await ledgerDirAndWitness(t, Date.UTC(2026, 10, 21, 12, 50, 0), 'witness.test/feed');
   const { ledger, meter } = await startTestLedger(t, { dataDir, config: { origin: BASE, rotation: { period: 'hour' as const }, checkpointIntervalMs: 3_600_000 }, now: clock.now });
   const m = await meter(M1);
   await m.onboard(1n);
@@ -131,15 +129,7 @@ t.test('feedWitness over the ledger\'s read API follows a rotation (GET /period/
 });
 
 t.test('a ledger restarted across a boundary asks the witness where it stands, has the final checkpoint cosigned, then links', async (t) => {
-  const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 40, 0));
-  const dataDir = tempDir(t);
-  writeWhitelist(dataDir, [M1]);
-  const ledgerVkey = loadOrCreateKeys(dataDir, BASE).verifierKey;
-  const witness = await startWitness(
-    { dataDir: tempDir(t, 'meterseal-witness-'), name: 'witness.test/restart', http: { port: 0 }, logs: [{ origin: BASE, verifierKey: ledgerVkey, rotates: true }] },
-    { log: pino({ level: 'silent' }) },
-  );
-  t.teardown(() => witness.close());
+  const { clock, dataDir, witness } = await ledgerDirAndWitness(t, Date.UTC(2026, 10, 21, 12, 40, 0), 'witness.test/restart');
   const config = {
     origin: BASE, rotation: { period: 'hour' as const }, checkpointIntervalMs: 20,
     witnesses: [{ url: witness.url, verifierKey: witness.verifierKey }], witnessQuorum: 1,
@@ -168,15 +158,7 @@ t.test('a ledger restarted across a boundary asks the witness where it stands, h
 });
 
 t.test('a witness that cosigned the final size while the ledger never stored the answer is asked again after the restart', async (t) => {
-  const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 40, 0));
-  const dataDir = tempDir(t);
-  writeWhitelist(dataDir, [M1]);
-  const ledgerVkey = loadOrCreateKeys(dataDir, BASE).verifierKey;
-  const witness = await startWitness(
-    { dataDir: tempDir(t, 'meterseal-witness-'), name: 'witness.test/lost', http: { port: 0 }, logs: [{ origin: BASE, verifierKey: ledgerVkey, rotates: true }] },
-    { log: pino({ level: 'silent' }) },
-  );
-  t.teardown(() => witness.close());
+  const { clock, dataDir, witness } = await ledgerDirAndWitness(t, Date.UTC(2026, 10, 21, 12, 40, 0), 'witness.test/lost');
   // first run without the witness configured: the witness is fed out of band, so the ledger stores no cosignature
   const first = await startTestLedger(t, { dataDir, config: { origin: BASE, rotation: { period: 'hour' as const }, checkpointIntervalMs: 20 }, now: clock.now });
   const m = await first.meter(M1);
