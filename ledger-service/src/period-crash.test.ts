@@ -6,20 +6,17 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { decodePreviousLog, fromBase64, openCheckpoint, parseVerifierKey, verifyPeriodChain } from '@meterseal/protocol';
+import { openCheckpoint, parseVerifierKey } from '@meterseal/protocol';
 import { startTestLedger, tempDir } from './testing/harness.js';
-import { ROTATION_BASE, rotatingLedgerWithTwoMeters, runRotationChild } from './testing/rotation-crash.js';
+import { assertTwoMeterChain, rotatingLedgerWithTwoMeters, runRotationChild } from './testing/rotation-crash.js';
 
 const child = fileURLToPath(new URL('./testing/rotation-crash-child.ts', import.meta.url));
 const M1 = { meterId: 'CR-1', customerAccount: 'A-1' };
 const M2 = { meterId: 'CR-2', customerAccount: 'A-2' };
-const BASE = ROTATION_BASE;
 const T12 = '2026-11-21T12';
 const T13 = '2026-11-21T13';
 const AFTER = Date.UTC(2026, 10, 21, 13, 0, 30);
 
-
-interface LinkJson { checkpoint: string; firstEntry?: string; firstEntryProof?: string[] }
 
 // (before-close is in the child too; it is the same state as a crash before the rotation began, not run here)
 for (const step of ['after-close', 'before-entry0', 'mid-carry']) {
@@ -43,13 +40,7 @@ for (const step of ['after-close', 'before-entry0', 'mid-carry']) {
     t.same(list.periods.map((p) => [p.period, p.closed]), [[T12, true], [T13, false]]);
     t.equal(list.periods[0]!.finalCheckpoint, finalBefore, 'the closed log\'s final checkpoint is the last one it signed');
 
-    const links = await Promise.all([T12, T13].map(async (p) => (await (await fetch(`${again.ledger.httpUrl}/period/${p}/link`)).json()) as LinkJson));
-    const chain = verifyPeriodChain(links.map((l) => ({
-      checkpoint: l.checkpoint, ...(l.firstEntry ? { firstEntry: fromBase64(l.firstEntry), firstEntryProof: (l.firstEntryProof ?? []).map(fromBase64) } : {}),
-    })), { verifier: vkey, baseOrigin: BASE });
-    t.same(chain.map((p) => p.period), [T12, T13], 'the chain verifies');
-    const prev = decodePreviousLog(fromBase64(links[1]!.firstEntry!));
-    t.equal(prev.carried, 3n, 'two registrations and one binding carried');
+    const { links, prev } = await assertTwoMeterChain(t, again.ledger.httpUrl, vkey);
     t.equal(openCheckpoint(links[1]!.checkpoint, vkey).size, 1n + prev.carried, 'entry 0 and each carried entry exactly once, nothing else');
 
     const m2 = await again.meter({ ...M1, identity: m.identity });

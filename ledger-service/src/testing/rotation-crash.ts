@@ -2,6 +2,7 @@
 // process that runs the ledger and SIGKILLs itself at a named step, and the hourly-rotating ledger both start from.
 import { spawn } from 'node:child_process';
 import type { Test } from 'tap';
+import { decodePreviousLog, fromBase64, verifyPeriodChain, type NoteVerifier } from '@meterseal/protocol';
 import { ManualClock, startTestLedger, writeWhitelist } from './harness.js';
 
 export const ROTATION_BASE = 'crash.test/ledger';
@@ -39,4 +40,23 @@ export async function rotatingLedgerWithTwoMeters(t: Test, dataDir: string, m1: 
   for (const seq of [1n, 2n]) t.match((await m.anchor(seq)).response, { ok: true });
   t.match(await (await first.meter(m2)).register(), { ok: true });
   return { first, clock, config, m };
+}
+
+interface LinkJson { checkpoint: string; firstEntry?: string; firstEntryProof?: string[] }
+
+/**
+ * Reads the links of 12:00 and 13:00 from the restarted ledger, asserts the chain verifies (protocol
+ * verifyPeriodChain) and that 13:00's entry 0 carried the two registrations and one binding; returns the links and
+ * that PreviousLog record.
+ */
+export async function assertTwoMeterChain(t: Test, ledgerUrl: string, vkey: NoteVerifier): Promise<{ links: LinkJson[]; prev: ReturnType<typeof decodePreviousLog> }> {
+  const periods = ['2026-11-21T12', '2026-11-21T13'];
+  const links = await Promise.all(periods.map(async (p) => (await (await fetch(`${ledgerUrl}/period/${p}/link`)).json()) as LinkJson));
+  const chain = verifyPeriodChain(links.map((l) => ({
+    checkpoint: l.checkpoint, ...(l.firstEntry ? { firstEntry: fromBase64(l.firstEntry), firstEntryProof: (l.firstEntryProof ?? []).map(fromBase64) } : {}),
+  })), { verifier: vkey, baseOrigin: ROTATION_BASE });
+  t.same(chain.map((p) => p.period), periods, 'the chain verifies');
+  const prev = decodePreviousLog(fromBase64(links[1]!.firstEntry!));
+  t.equal(prev.carried, 3n, 'two registrations and one binding carried');
+  return { links, prev };
 }
