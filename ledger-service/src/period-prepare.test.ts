@@ -129,16 +129,22 @@ function checkRotated(t: Test, l: L, keys: LedgerKeys): void {
   t.ok(proven, 'entry 0 and every carried entry: RFC 9162 inclusion proofs verify against the first checkpoint');
 }
 
+/** Two ledgers at 12:30 with the same keys, each with its own clock: one to prepare by hand, one to carry whole. */
+function twinLedgers(t: Test, keys: LedgerKeys) {
+  const clockA = new ManualClock(Date.UTC(2026, 10, 21, 12, 30));
+  const clockB = new ManualClock(Date.UTC(2026, 10, 21, 12, 30));
+  const dirA = tempDir(t);
+  const prepared = ledger(t, dirA, keys, clockA, 0); // 0: nothing automatic; the preparation is started by hand
+  const whole = ledger(t, tempDir(t), keys, clockB, 0);
+  return { prepared, whole, clockA, clockB, dirA };
+}
+
 const METERS = ['A', 'B', 'C', 'D', 'E', 'G'];
 
 t.test('prepared ahead, with key events during the preparation: the snapshot, then the key events since it', async (t) => {
   const keysDir = tempDir(t);
   const keys = loadOrCreateKeys(keysDir, BASE);
-  const clockA = new ManualClock(Date.UTC(2026, 10, 21, 12, 30));
-  const clockB = new ManualClock(Date.UTC(2026, 10, 21, 12, 30));
-  const dirA = tempDir(t);
-  const prepared = ledger(t, dirA, keys, clockA, 0); // 0: nothing automatic; started by hand below
-  const whole = ledger(t, tempDir(t), keys, clockB, 0);
+  const { prepared, whole, clockA, clockB, dirA } = twinLedgers(t, keys);
   history(prepared);
   history(whole);
 
@@ -197,10 +203,7 @@ t.test('a log prepared over more than one tile: leaf 0 and the left edge rewritt
 
 t.test('a preparation not complete at the boundary is dropped: the carry is done whole', async (t) => {
   const keys = loadOrCreateKeys(tempDir(t), BASE);
-  const clockA = new ManualClock(Date.UTC(2026, 10, 21, 12, 30));
-  const clockB = new ManualClock(Date.UTC(2026, 10, 21, 12, 30));
-  const prepared = ledger(t, tempDir(t), keys, clockA, 0);
-  const whole = ledger(t, tempDir(t), keys, clockB, 0);
+  const { prepared, whole, clockA, clockB } = twinLedgers(t, keys);
   history(prepared);
   history(whole);
   const p = prepared.set.startPreparation();
@@ -240,10 +243,7 @@ const committedIndex = (note: string) => indexCommitment(parseCheckpointText(par
 
 t.test('prepared ahead: the new log\'s index tree is built during the preparation; the first checkpoint updates it by path to what a build from the store gives, and equals the whole carry\'s when the carried sets are equal', async (t) => {
   const keys = loadOrCreateKeys(tempDir(t), BASE);
-  const clockA = new ManualClock(Date.UTC(2026, 10, 21, 12, 30));
-  const clockB = new ManualClock(Date.UTC(2026, 10, 21, 12, 30));
-  const prepared = ledger(t, tempDir(t), keys, clockA, 0);
-  const whole = ledger(t, tempDir(t), keys, clockB, 0);
+  const { prepared, whole, clockA, clockB } = twinLedgers(t, keys);
   for (const l of [prepared, whole]) {
     history(l);
     for (let i = 0; i < 40; i++) l.register(`M-${String(i).padStart(2, '0')}`);
