@@ -14,7 +14,7 @@
 import { bytesEqual, meterLeafHash, type MeterIndexLeaf } from '@meterseal/protocol';
 import type { LedgerClient } from './ledger-client.js';
 import type { PeriodLog } from './reconcile-period-index.js';
-import { compareMeter, type CollectedLeaf, type LeafVerdict } from './reconcile-tree.js';
+import { compareMeter, lowerBound, type CollectedLeaf, type LeafVerdict } from './reconcile-tree.js';
 import { rootOfLeafHashes } from './rehash-hash.js';
 
 /** A verdict with the period whose log it was found in (unanchored: the current period). */
@@ -43,14 +43,8 @@ function prefixMatches(leaves: readonly CollectedLeaf[], proven: MeterIndexLeaf)
 }
 
 function find(leaves: readonly CollectedLeaf[], seq: bigint): CollectedLeaf | undefined {
-  let lo = 0;
-  let hi = leaves.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (leaves[mid]!.seq < seq) lo = mid + 1;
-    else hi = mid;
-  }
-  return leaves[lo]?.seq === seq ? leaves[lo] : undefined;
+  const at = leaves[lowerBound(leaves, seq)];
+  return at?.seq === seq ? at : undefined;
 }
 
 /**

@@ -36,7 +36,7 @@ export interface MeterCompare {
 const cmp = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** First index in sorted `leaves` with seq ≥ s. */
-function lowerBound(leaves: readonly CollectedLeaf[], s: bigint): number {
+export function lowerBound(leaves: readonly CollectedLeaf[], s: bigint): number {
   let lo = 0;
   let hi = leaves.length;
   while (lo < hi) {
