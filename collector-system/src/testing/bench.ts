@@ -33,23 +33,13 @@ const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byt
  * transaction took (opening the database and creating the schema not counted).
  */
 export function rawSqliteInsert(path: string, items: readonly NewReading[]): { rows: number; seconds: number } {
-  const db = new Database(path);
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
+  return timedPlainInsert(path, (db) => {
     db.exec(DDL);
     migrate(db);
+  }, (db) => {
     const reading = db.prepare(`INSERT INTO readings (meter_id, seq, key_id, signature, received_at, reading) VALUES (?, ?, ?, ?, ?, ?)`);
-    const t0 = performance.now();
-    db.transaction(() => {
-      for (const it of items) reading.run(it.reading.meterId, seqKey(it.reading.seq), buf(it.keyId), buf(it.signature), it.receivedAt, buf(it.bytes));
-    })();
-    const seconds = (performance.now() - t0) / 1000;
-    return { seconds, rows: Number((db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n) };
-  } finally {
-    db.close();
-  }
+    for (const it of items) reading.run(it.reading.meterId, seqKey(it.reading.seq), buf(it.keyId), buf(it.signature), it.receivedAt, buf(it.bytes));
+  });
 }
 
 /**
@@ -57,14 +47,19 @@ export function rawSqliteInsert(path: string, items: readonly NewReading[]): { r
  * values and 8 register rows per reading, testing/legacy-layout.ts), same pragmas, ONE transaction.
  */
 export function rawLegacyInsert(path: string, items: readonly NewReading[]): { rows: number; seconds: number } {
+  return timedPlainInsert(path, (db) => db.exec(SCHEMA_2_DDL), (db) => insertSchema2(db, items));
+}
+
+/** A new database at `path` with the collector's pragmas, `schema` applied, then `insert` timed in ONE transaction. */
+function timedPlainInsert(path: string, schema: (db: Database.Database) => void, insert: (db: Database.Database) => void): { rows: number; seconds: number } {
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
-    db.exec(SCHEMA_2_DDL);
+    schema(db);
     const t0 = performance.now();
-    db.transaction(() => insertSchema2(db, items))();
+    db.transaction(() => insert(db))();
     const seconds = (performance.now() - t0) / 1000;
     return { seconds, rows: Number((db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n) };
   } finally {
